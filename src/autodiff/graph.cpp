@@ -1,0 +1,50 @@
+#include "autodiff/graph.h"
+
+#include <cstring>
+
+#include "tensor/index_iter.h"
+
+namespace titans {
+
+Graph::Graph(size_t arena_bytes) : arena_(arena_bytes) { tape_.reserve(1024); }
+
+Tensor Graph::new_tensor(const Shape& shape, DType dtype, bool with_grad) {
+  Tensor t;
+  t.shape = shape;
+  t.strides = Strides::contiguous(shape);
+  t.dtype = dtype;
+  const size_t bytes = size_t(shape.numel()) * dtype_size(dtype);
+  t.data = arena_.alloc(bytes);
+  if (with_grad) {
+    t.grad = arena_.alloc(bytes);
+    std::memset(t.grad, 0, bytes);
+  }
+  return t;
+}
+
+Tensor Graph::zeros(const Shape& shape, DType dtype, bool with_grad) {
+  Tensor t = new_tensor(shape, dtype, with_grad);
+  std::memset(t.data, 0, size_t(shape.numel()) * dtype_size(dtype));
+  return t;
+}
+
+void Graph::backward(const Tensor& out, const void* seed) {
+  TITANS_CHECK(out.grad != nullptr, "backward() from a tensor that does not require grad");
+  dispatch_float(out.dtype, [&](auto zero) {
+    using T = decltype(zero);
+    T* g = out.gptr<T>();
+    const T* s = static_cast<const T*>(seed);
+    // `out` may be a view (its gradient then aliases its base's): seed through its strides.
+    for_each_index(out.shape, [&](const int64_t* idx, int64_t linear) {
+      g[element_offset(out, idx)] += s ? s[linear] : T(1);
+    });
+  });
+  for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) it->backward(*this, *it);
+}
+
+void Graph::reset() {
+  tape_.clear();
+  arena_.reset();
+}
+
+}  // namespace titans

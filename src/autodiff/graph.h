@@ -1,0 +1,114 @@
+// Graph: one step's arena and tape. Ops run eagerly; each op whose inputs need a gradient appends a
+// record (its backward function, inputs, output and a few bytes of attributes) to the tape, and
+// backward() replays the tape in reverse. Records are plain structs in a reused vector, so
+// recording costs a few stores and, once warmed up, no allocation.
+#pragma once
+
+#include <cstring>
+#include <initializer_list>
+#include <type_traits>
+#include <vector>
+
+#include "tensor/arena.h"
+#include "tensor/tensor.h"
+
+namespace titans {
+
+inline constexpr int kMaxOpInputs = 6;
+inline constexpr int kMaxAttrBytes = 64;
+
+class Graph;
+struct OpRecord;
+using BackwardFn = void (*)(Graph&, const OpRecord&);
+
+struct OpRecord {
+  BackwardFn backward;
+  int16_t op_id;
+  int8_t n_in;
+  Tensor out;
+  Tensor in[kMaxOpInputs];
+  alignas(16) unsigned char attrs[kMaxAttrBytes];
+
+  template <class A> const A& attr() const {
+    static_assert(sizeof(A) <= kMaxAttrBytes && std::is_trivially_copyable_v<A>);
+    return *reinterpret_cast<const A*>(attrs);
+  }
+};
+
+int op_id_by_name(const char* name);  // defined by the op registry
+
+// The id an op was registered under; a use of an unregistered op is a programmer error.
+template <class Op>
+int op_id() {
+  static const int id = op_id_by_name(Op::name);
+  return id;
+}
+
+class Graph {
+ public:
+  explicit Graph(size_t arena_bytes = size_t(1) << 20);
+
+  // A fresh tensor in the arena: contiguous, data uninitialised, gradient zeroed if requested.
+  Tensor new_tensor(const Shape& shape, DType dtype, bool with_grad);
+  Tensor zeros(const Shape& shape, DType dtype, bool with_grad);
+  // Scratch memory valid until reset() (saved intermediates of fused ops).
+  template <class T> T* scratch(int64_t n) {
+    return static_cast<T*>(arena_.alloc(size_t(n) * sizeof(T)));
+  }
+
+  bool grad_enabled() const { return grad_enabled_; }
+  void set_grad_enabled(bool on) { grad_enabled_ = on; }
+  // True when an op over these inputs must record itself and give its output a gradient.
+  bool needs_grad(std::initializer_list<const Tensor*> inputs) const {
+    if (!grad_enabled_) return false;
+    for (const Tensor* t : inputs)
+      if (t->grad) return true;
+    return false;
+  }
+
+  // Appends a record for Op (its backward is Op::backward).
+  template <class Op, class Attrs = char>
+  void record(const Tensor& out, std::initializer_list<Tensor> inputs, const Attrs& attrs = {}) {
+    record_n<Op>(out, inputs.begin(), int(inputs.size()), attrs);
+  }
+  template <class Op, class Attrs = char>
+  void record_n(const Tensor& out, const Tensor* inputs, int n, const Attrs& attrs = {}) {
+    static_assert(sizeof(Attrs) <= kMaxAttrBytes && std::is_trivially_copyable_v<Attrs>);
+    TITANS_CHECK(n <= kMaxOpInputs, "too many op inputs");
+    OpRecord& r = tape_.emplace_back();
+    r.backward = &Op::backward;
+    r.op_id = int16_t(op_id<Op>());
+    r.n_in = int8_t(n);
+    r.out = out;
+    for (int i = 0; i < n; ++i) r.in[i] = inputs[i];
+    std::memcpy(r.attrs, &attrs, sizeof(Attrs));
+  }
+
+  // Reverse pass from `out`: its gradient is seeded with `seed` (row-major over out's shape), or with
+  // ones when `seed` is null (a scalar loss). Gradients accumulate into every tensor's grad buffer.
+  void backward(const Tensor& out, const void* seed = nullptr);
+
+  // Drops the tape and the arena's contents for the next step; keeps their memory.
+  void reset();
+
+  const std::vector<OpRecord>& tape() const { return tape_; }
+  Arena& arena() { return arena_; }
+
+ private:
+  Arena arena_;
+  std::vector<OpRecord> tape_;
+  bool grad_enabled_ = true;
+};
+
+// Disables recording in a scope (inference, finite differences).
+class NoGradScope {
+ public:
+  explicit NoGradScope(Graph& g) : g_(g), prev_(g.grad_enabled()) { g.set_grad_enabled(false); }
+  ~NoGradScope() { g_.set_grad_enabled(prev_); }
+
+ private:
+  Graph& g_;
+  bool prev_;
+};
+
+}  // namespace titans

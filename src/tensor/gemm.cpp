@@ -1,0 +1,406 @@
+// fp32 GEMM on a packed AVX-512 micro-kernel; fp64 GEMM as a plain loop.
+//
+// Structure after Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication"
+// (TOMS 2008), and the five-loop formulation of BLIS (Van Zee & van de Geijn, TOMS 2015):
+//
+//   for jc in N step NC          B block KC×NC lives in L3
+//     for pc in K step KC
+//       pack B[pc:, jc:] into KC×NR panels
+//       for ic in M step MC      A block MC×KC lives in L2
+//         pack A[ic:, pc:] into MR×KC panels (or read A in place, see below)
+//         for jr in NC step NR   the KC×NR B panel stays in L1 ...
+//           for ir in MC step MR ... while MR×KC A panels stream from L2
+//             micro-kernel: MR×NR tile of C held in registers, rank-1 update per k
+//
+// Determinism: every C element is accumulated in the same order (k ascending inside a KC block,
+// KC blocks ascending) whatever the thread count, because threads only split M and N. So results
+// are bit-identical run to run and across thread counts.
+#include "tensor/gemm.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+namespace titans {
+namespace {
+
+// Register tile: MR rows × NR = 2 zmm columns → 24 accumulators + 2 B vectors + broadcasts,
+// which fits the 32 zmm registers without spills.
+constexpr int kMR = 12;
+constexpr int kNR = 32;
+// Cache blocks (floats). KC×NR×4 B = 32 KiB: the B panel sits in the 48 KiB L1d with room for the
+// streaming A panel. MC×KC×4 B = 240 KiB: the A block sits comfortably in a 1.25–2 MiB L2.
+// KC×NC×4 B = 2 MiB per thread for the B block (L3).
+constexpr int64_t kKC = 256;
+#ifndef UNR
+#define UNR 4
+#endif
+constexpr int64_t kMC = 240;  // multiple of kMR
+constexpr int64_t kNC = 2048; // multiple of kNR
+
+// Below this many flops a product runs on one thread: an OpenMP fork/join costs a few µs.
+constexpr double kParallelFlops = 2e6;
+
+// ---------------------------------------------------------------------------------------------
+// Per-thread packing workspace. thread_local rather than an array indexed by omp_get_thread_num()
+// so that nested teams, or threads the engine starts itself, never share a buffer. Allocated once
+// per thread with std::aligned_alloc (the only allocation in this file) and freed at thread exit.
+struct Workspace {
+  float* a = nullptr;  // kMC × kKC
+  float* b = nullptr;  // kKC × kNC
+  Workspace() = default;
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  ~Workspace() {
+    std::free(a);
+    std::free(b);
+  }
+  void ensure() {
+    if (a != nullptr) return;
+    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kMC * kKC));
+    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kKC * kNC));
+    if (a == nullptr || b == nullptr) {
+      std::free(a);
+      std::free(b);
+      a = b = nullptr;
+      throw std::bad_alloc();
+    }
+  }
+};
+thread_local Workspace tls_workspace;
+
+Workspace& workspace() {
+  Workspace& ws = tls_workspace;
+  ws.ensure();
+  return ws;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing.
+
+// Lane masks for the first / second zmm of an NR-wide row holding n valid columns.
+inline __mmask16 mask_lo(int64_t n) { return n >= 16 ? 0xFFFF : __mmask16((1u << n) - 1); }
+inline __mmask16 mask_hi(int64_t n) {
+  return n >= 32 ? 0xFFFF : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
+}
+
+// B[k×n] (strided) → ceil(n/NR) panels of k×NR, row-major inside a panel, zero-padded columns.
+void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float* dst) {
+  for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += k * kNR) {
+    const int64_t nv = std::min<int64_t>(kNR, n - j0);
+    const float* src = b + j0 * cs;
+    if (cs == 1) {  // rows contiguous: two (masked) vector copies per k
+      const __mmask16 m0 = mask_lo(nv), m1 = mask_hi(nv);
+      for (int64_t p = 0; p < k; ++p) {
+        _mm512_store_ps(dst + p * kNR, _mm512_maskz_loadu_ps(m0, src + p * rs));
+        _mm512_store_ps(dst + p * kNR + 16, _mm512_maskz_loadu_ps(m1, src + p * rs + 16));
+      }
+    } else {  // columns contiguous (or neither): walk each column so reads are sequential
+      if (nv < kNR) {
+        for (int64_t p = 0; p < k; ++p) {
+          _mm512_store_ps(dst + p * kNR, _mm512_setzero_ps());
+          _mm512_store_ps(dst + p * kNR + 16, _mm512_setzero_ps());
+        }
+      }
+      for (int64_t j = 0; j < nv; ++j)
+        for (int64_t p = 0; p < k; ++p) dst[p * kNR + j] = src[j * cs + p * rs];
+    }
+  }
+}
+
+// A[m×k] (strided) → ceil(m/MR) panels of MR×k, column-major inside a panel, zero-padded rows.
+void pack_a(int64_t m, int64_t k, const float* a, int64_t rs, int64_t cs, float* dst) {
+  for (int64_t i0 = 0; i0 < m; i0 += kMR, dst += k * kMR) {
+    const int64_t mv = std::min<int64_t>(kMR, m - i0);
+    const float* src = a + i0 * rs;
+    if (rs == 1) {  // columns contiguous: one masked copy of MR floats per k
+      const __mmask16 msk = __mmask16((1u << mv) - 1);
+      for (int64_t p = 0; p < k; ++p)
+        _mm512_mask_storeu_ps(dst + p * kMR, 0x0FFF, _mm512_maskz_loadu_ps(msk, src + p * cs));
+    } else {
+      if (mv < kMR)
+        for (int64_t p = 0; p < k; ++p)
+          for (int64_t i = mv; i < kMR; ++i) dst[p * kMR + i] = 0.0f;
+      for (int64_t i = 0; i < mv; ++i)
+        for (int64_t p = 0; p < k; ++p) dst[p * kMR + i] = src[i * rs + p * cs];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernel: C[R×n] = alpha · A[R×k] · Bpanel[k×NR] + beta · C, n <= NR, R <= MR.
+// kPacked: A is an MR×k packed panel (row stride 1, column stride MR); otherwise A is read in
+// place through (rsa, csa), which saves packing when the A block is used by few B panels.
+// R is a template parameter so an edge tile of few rows costs only those rows (no padding work).
+struct Tile {
+  float* c;
+  int64_t rsc, csc;
+  int64_t n;  // valid columns, 1..NR
+  float alpha, beta;
+};
+
+template <int R>
+inline void store_tile(const __m512 (&c0)[R], const __m512 (&c1)[R], const Tile& t) {
+  const __m512 va = _mm512_set1_ps(t.alpha);
+  if (t.csc == 1) {  // rows of C contiguous: masked vector read-modify-write
+    const __mmask16 m0 = mask_lo(t.n), m1 = mask_hi(t.n);
+    const __m512 vb = _mm512_set1_ps(t.beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      float* cr = t.c + i * t.rsc;
+      __m512 r0 = _mm512_mul_ps(va, c0[i]), r1 = _mm512_mul_ps(va, c1[i]);
+      if (t.beta != 0.0f) {  // beta == 0: C is never read (it may hold NaN)
+        r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
+        r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
+      }
+      _mm512_mask_storeu_ps(cr, m0, r0);
+      _mm512_mask_storeu_ps(cr + 16, m1, r1);
+    }
+    return;
+  }
+  // General strides: spill the tile to the stack and write the valid part element by element.
+  alignas(64) float tile[R][kNR];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    _mm512_store_ps(tile[i], _mm512_mul_ps(va, c0[i]));
+    _mm512_store_ps(tile[i] + 16, _mm512_mul_ps(va, c1[i]));
+  }
+  for (int i = 0; i < R; ++i) {
+    float* cr = t.c + i * t.rsc;
+    if (t.beta == 0.0f)
+      for (int64_t j = 0; j < t.n; ++j) cr[j * t.csc] = tile[i][j];
+    else
+      for (int64_t j = 0; j < t.n; ++j) cr[j * t.csc] = tile[i][j] + t.beta * cr[j * t.csc];
+  }
+}
+
+template <int R, bool kPacked>
+void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b,
+                  const Tile& t) {
+  if constexpr (kPacked) {
+    rsa = 1;
+    csa = kMR;
+  }
+  // Fetch the C tile while the k loop runs, so the read-modify-write at the end does not stall.
+  if (t.csc == 1) {
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.rsc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.rsc + t.n - 1), _MM_HINT_T0);
+    }
+  }
+  __m512 c0[R], c1[R];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  auto step = [&](int64_t p) {
+    const __m512 b0 = _mm512_load_ps(b + p * kNR), b1 = _mm512_load_ps(b + p * kNR + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i * rsa + p * csa]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+  };
+  int64_t p = 0;
+  for (; p + UNR <= k; p += UNR, a += UNR * csa, b += UNR * kNR) {
+#pragma GCC unroll 8
+    for (int u = 0; u < UNR; ++u) step(u);
+  }
+  for (; p < k; ++p, a += csa, b += kNR) step(0);
+  store_tile<R>(c0, c1, t);
+}
+
+using KernelFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, const Tile&);
+
+template <bool kPacked, int... R>
+constexpr auto make_kernel_table(std::integer_sequence<int, R...>) {
+  return std::array<KernelFn, sizeof...(R)>{&micro_kernel<R + 1, kPacked>...};
+}
+// [kPacked][rows - 1]
+constexpr std::array<KernelFn, kMR> kKernels[2] = {
+    make_kernel_table<false>(std::make_integer_sequence<int, kMR>{}),
+    make_kernel_table<true>(std::make_integer_sequence<int, kMR>{})};
+
+// ---------------------------------------------------------------------------------------------
+// Single-threaded product on the caller's thread (the five loops above). Requires M, N, K > 0.
+void gemm_serial(int64_t M, int64_t N, int64_t K, float alpha, const MatRef<float>& A,
+                 const MatRef<float>& B, float beta, const MatMut<float>& C) {
+  Workspace& ws = workspace();
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    const int64_t nc = std::min(kNC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      pack_b(kc, nc, B.data + pc * B.rs + jc * B.cs, B.rs, B.cs, ws.b);
+      // Later K blocks accumulate onto the partial sums already in C.
+      const float beta_blk = pc == 0 ? beta : 1.0f;
+      for (int64_t ic = 0; ic < M; ic += kMC) {
+        const int64_t mc = std::min(kMC, M - ic);
+        const float* a_blk = A.data + ic * A.rs + pc * A.cs;
+        // Packing A costs about as much as one pass of the micro-kernel over it; it pays only
+        // when several B panels reuse the block.
+        const bool packed = nc > 2 * kNR;
+        if (packed) pack_a(mc, kc, a_blk, A.rs, A.cs, ws.a);
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const float* b_pan = ws.b + jr * kc;
+          Tile t{C.data + ic * C.rs + (jc + jr) * C.cs, C.rs, C.cs, std::min<int64_t>(kNR, nc - jr),
+                 alpha, beta_blk};
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int rows = int(std::min<int64_t>(kMR, mc - ir));
+            const float* a_pan = packed ? ws.a + ir * kc : a_blk + ir * A.rs;
+            kKernels[packed][rows - 1](kc, a_pan, A.rs, A.cs, b_pan, t);
+            t.c += kMR * C.rs;
+          }
+        }
+      }
+    }
+  }
+}
+
+// C = beta · C (beta == 0 writes zeros without reading C).
+template <class T>
+void scale_c(int64_t M, int64_t N, T beta, const MatMut<T>& C) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T& c = C.data[i * C.rs + j * C.cs];
+      c = beta == T(0) ? T(0) : beta * c;
+    }
+}
+
+// Handles the degenerate cases; returns false when there is nothing left to multiply.
+// alpha == 0 skips A·B entirely, as BLAS does (A and B are then not read).
+template <class T>
+bool prologue(int64_t M, int64_t N, int64_t K, T alpha, T beta, const MatMut<T>& C) {
+  if (M <= 0 || N <= 0) return false;
+  if (K <= 0 || alpha == T(0)) {
+    scale_c(M, N, beta, C);
+    return false;
+  }
+  return true;
+}
+
+// A product with C stored column-contiguous (cs != 1, rs == 1) is computed as its transpose,
+// Cᵀ = Bᵀ·Aᵀ, so the micro-kernel can write C rows as vectors. The products a·b are the same
+// terms summed in the same k order, so the values are unchanged.
+void orient(int64_t& M, int64_t& N, MatRef<float>& A, MatRef<float>& B, MatMut<float>& C) {
+  if (C.cs == 1 || C.rs != 1) return;
+  std::swap(M, N);
+  const MatRef<float> a = A;
+  A = {B.data, B.cs, B.rs};
+  B = {a.data, a.cs, a.rs};
+  C = {C.data, C.cs, C.rs};
+}
+
+// Splits C over the team in a grid of tm × tn blocks; each thread runs gemm_serial on its block.
+// The grid shape minimises the packing each thread repeats (its rows of A plus its columns of B).
+void gemm_parallel(int64_t M, int64_t N, int64_t K, float alpha, const MatRef<float>& A,
+                   const MatRef<float>& B, float beta, const MatMut<float>& C, int threads) {
+#pragma omp parallel num_threads(threads)
+  {
+    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t mt_units = (M + kMR - 1) / kMR, nt_units = (N + kNR - 1) / kNR;
+    int tm = 1;
+    double best = 1e300;
+    for (int d = 1; d <= nt; ++d) {
+      if (nt % d != 0 || d > mt_units || nt / d > nt_units) continue;
+      const double cost = double(M) / d + double(N) / (nt / d);
+      if (cost < best) best = cost, tm = d;
+    }
+    const int tn = nt / tm;
+    const int bi = id % tm, bj = id / tm;
+    if (bj < tn) {
+      // Balanced split in whole tiles: block b gets units [b·u/t, (b+1)·u/t).
+      const int64_t i0 = std::min(M, bi * mt_units / tm * kMR);
+      const int64_t i1 = std::min(M, (bi + 1) * mt_units / tm * kMR);
+      const int64_t j0 = std::min(N, bj * nt_units / tn * kNR);
+      const int64_t j1 = std::min(N, (bj + 1) * nt_units / tn * kNR);
+      if (i1 > i0 && j1 > j0)
+        gemm_serial(i1 - i0, j1 - j0, K, alpha, {A.data + i0 * A.rs, A.rs, A.cs},
+                    {B.data + j0 * B.cs, B.rs, B.cs}, beta,
+                    {C.data + i0 * C.rs + j0 * C.cs, C.rs, C.cs});
+    }
+  }
+}
+
+int team_size(double flops) {
+  if (flops < kParallelFlops || omp_in_parallel()) return 1;
+  return omp_get_max_threads();
+}
+
+// fp64: the reference loop. i, k, j order keeps the innermost access to B and C sequential for
+// row-major operands; each C element still sums its k terms in ascending order.
+void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, const MatRef<double>& A,
+              const MatRef<double>& B, double beta, const MatMut<double>& C) {
+  if (!prologue(M, N, K, alpha, beta, C)) return;
+  for (int64_t i = 0; i < M; ++i) {
+    double* c = C.data + i * C.rs;
+    for (int64_t j = 0; j < N; ++j) c[j * C.cs] = beta == 0.0 ? 0.0 : beta * c[j * C.cs];
+    for (int64_t p = 0; p < K; ++p) {
+      const double a = alpha * A.data[i * A.rs + p * A.cs];
+      const double* b = B.data + p * B.rs;
+      for (int64_t j = 0; j < N; ++j) c[j * C.cs] += a * b[j * B.cs];
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_reserve_workspace() {
+  workspace();
+#pragma omp parallel
+  workspace();
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatRef<float> A, MatRef<float> B,
+          float beta, MatMut<float> C) {
+  if (!prologue(M, N, K, alpha, beta, C)) return;
+  orient(M, N, A, B, C);
+  const int threads = team_size(2.0 * double(M) * double(N) * double(K));
+  if (threads <= 1)
+    gemm_serial(M, N, K, alpha, A, B, beta, C);
+  else
+    gemm_parallel(M, N, K, alpha, A, B, beta, C, threads);
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, double alpha, MatRef<double> A, MatRef<double> B,
+          double beta, MatMut<double> C) {
+  gemm_f64(M, N, K, alpha, A, B, beta, C);
+}
+
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, MatRef<float> A,
+                  int64_t stride_a, MatRef<float> B, int64_t stride_b, float beta, MatMut<float> C,
+                  int64_t stride_c) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  const int threads = team_size(flops * double(batch));
+  if (threads > 1 && batch >= threads) {
+    // One product per thread at a time; each runs single-threaded (no nested team).
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < batch; ++i) {
+      MatRef<float> a{A.data + i * stride_a, A.rs, A.cs}, b{B.data + i * stride_b, B.rs, B.cs};
+      MatMut<float> c{C.data + i * stride_c, C.rs, C.cs};
+      int64_t m = M, n = N;
+      if (!prologue(m, n, K, alpha, beta, c)) continue;
+      orient(m, n, a, b, c);
+      gemm_serial(m, n, K, alpha, a, b, beta, c);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i)
+    gemm(M, N, K, alpha, {A.data + i * stride_a, A.rs, A.cs}, {B.data + i * stride_b, B.rs, B.cs},
+         beta, {C.data + i * stride_c, C.rs, C.cs});
+}
+
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, double alpha, MatRef<double> A,
+                  int64_t stride_a, MatRef<double> B, int64_t stride_b, double beta,
+                  MatMut<double> C, int64_t stride_c) {
+  for (int64_t i = 0; i < batch; ++i)
+    gemm_f64(M, N, K, alpha, {A.data + i * stride_a, A.rs, A.cs},
+             {B.data + i * stride_b, B.rs, B.cs}, beta, {C.data + i * stride_c, C.rs, C.cs});
+}
+
+}  // namespace titans
