@@ -219,11 +219,14 @@ def _l2norm(u: Tensor, eps: float) -> Tensor:
     return u / torch.sqrt((u * u).sum(-1, keepdim=True) + eps)
 
 
-def _mlp(Ws: List[Tensor], u: Tensor, cfg: MemoryConfig) -> Tensor:
-    """M(u) with per-(batch, head) weights Ws[l]: [B, H, out, in]; u: [B, H, in] (spec §3)."""
+def _mlp(Ws: List[Tensor], u: Tensor, cfg: MemoryConfig, check=None) -> Tensor:
+    """M(u) with per-(batch, head) weights Ws[l]: [B, H, out, in]; u: [B, H, in] (spec §3).
+    check(l, pre_activation) is called per layer when given (non-finite reporting)."""
     h = u
     for l, W in enumerate(Ws):
         h = torch.matmul(W, h.unsqueeze(-1)).squeeze(-1)
+        if check is not None:
+            check(l + 1, h)
         if l < len(Ws) - 1:
             h = _phi(h, cfg)
     return u + h if cfg.residual else h
@@ -352,8 +355,9 @@ def sequential_memory(params: Params, x: Tensor, cfg: MemoryConfig,
             for l in range(L):
                 _check(cfg, W[l].unsqueeze(2), "memory weights", lambda i: pos, layer=l + 1)
                 _check(cfg, S[l].unsqueeze(2), "momentum", lambda i: pos, layer=l + 1)
-        y = _mlp(W, q, cfg)                                         # read after write: y_t = M_t(q_t)
-        _check(cfg, y.unsqueeze(2), "memory read", lambda i: pos)
+        # read after write: y_t = M_t(q_t)
+        y = _mlp(W, q, cfg, check=lambda l, h: _check(cfg, h.unsqueeze(2), "memory read", lambda i: pos,
+                                                      layer=l))
         if len(pend) == b:                                          # chunk complete: new chunk start
             W0, S0, pend = list(W), list(S), []
         outs.append(_output_path(params, y.reshape(B, H * d), xt, cfg))

@@ -1,2 +1,20 @@
+// titans: train, run and evaluate sequence models with test-time memory.
 #include <cstdio>
-int main() { std::puts("titans"); return 0; }
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"titans: sequence models with test-time memory (Titans, Infini-attention)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", TITANS_VERSION);
+  int exit_code = 0;
+  titans::cli::add_version_command(app, &exit_code);
+  titans::cli::add_bench_command(app, &exit_code);
+  titans::cli::add_toy_command(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

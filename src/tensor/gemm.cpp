@@ -33,15 +33,21 @@ namespace {
 // which fits the 32 zmm registers without spills.
 constexpr int kMR = 12;
 constexpr int kNR = 32;
+constexpr __mmask16 kMaskMR = (1u << kMR) - 1;  // the MR lanes of a packed A column
 // Cache blocks (floats). KC×NR×4 B = 32 KiB: the B panel sits in the 48 KiB L1d with room for the
 // streaming A panel. MC×KC×4 B = 240 KiB: the A block sits comfortably in a 1.25–2 MiB L2.
 // KC×NC×4 B = 2 MiB per thread for the B block (L3).
-constexpr int64_t kKC = 256;
+#ifndef KC_
+#define KC_ 256
+#define MC_ 240
+#define NC_ 2048
+#endif
+constexpr int64_t kKC = KC_;
 #ifndef UNR
 #define UNR 4
 #endif
-constexpr int64_t kMC = 240;  // multiple of kMR
-constexpr int64_t kNC = 2048; // multiple of kNR
+constexpr int64_t kMC = MC_;  // multiple of kMR
+constexpr int64_t kNC = NC_; // multiple of kNR
 
 // Below this many flops a product runs on one thread: an OpenMP fork/join costs a few µs.
 constexpr double kParallelFlops = 2e6;
@@ -89,6 +95,50 @@ inline __mmask16 mask_hi(int64_t n) {
   return n >= 32 ? 0xFFFF : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
 }
 
+// In-register transpose of a 16×16 block: r[i] lane j ↔ r[j] lane i. Four shuffle stages: pairs
+// of rows within 128-bit lanes, then quads, then 128-bit lanes across row groups (twice).
+// The shuffles use the all-lanes maskz form only because GCC 12's unmasked forms trip
+// -Wmaybe-uninitialized on its internal undefined vector; the generated instruction is the same.
+inline void transpose16(__m512 (&r)[16]) {
+  __m512 u[16];
+  for (int g = 0; g < 4; ++g) {  // u[4g + c], 128-bit lane q = rows 4g..4g+3 at column 4q + c
+    const __m512 t0 = _mm512_maskz_unpacklo_ps(0xFFFF, r[4 * g], r[4 * g + 1]);
+    const __m512 t1 = _mm512_maskz_unpackhi_ps(0xFFFF, r[4 * g], r[4 * g + 1]);
+    const __m512 t2 = _mm512_maskz_unpacklo_ps(0xFFFF, r[4 * g + 2], r[4 * g + 3]);
+    const __m512 t3 = _mm512_maskz_unpackhi_ps(0xFFFF, r[4 * g + 2], r[4 * g + 3]);
+    u[4 * g + 0] = _mm512_maskz_shuffle_ps(0xFFFF, t0, t2, 0x44);
+    u[4 * g + 1] = _mm512_maskz_shuffle_ps(0xFFFF, t0, t2, 0xEE);
+    u[4 * g + 2] = _mm512_maskz_shuffle_ps(0xFFFF, t1, t3, 0x44);
+    u[4 * g + 3] = _mm512_maskz_shuffle_ps(0xFFFF, t1, t3, 0xEE);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512 x0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0x88);  // groups 0,1 at lanes 0,2
+    const __m512 x1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0xDD);  // groups 0,1 at lanes 1,3
+    const __m512 y0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], 0x88);
+    const __m512 y1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_maskz_shuffle_f32x4(0xFFFF, x0, y0, 0x88);
+    r[4 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, x1, y1, 0x88);
+    r[8 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, x0, y0, 0xDD);
+    r[12 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, x1, y1, 0xDD);
+  }
+}
+
+// Packs up to 16 contiguous "lines" (line l: src + l·ls, k floats each) across a panel:
+// dst[p·width + l] = line l, element p. Lines nl..15 pack as zeros; out selects the lanes written.
+void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, float* dst,
+                           int64_t width, __mmask16 out) {
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    const int64_t kv = std::min<int64_t>(16, k - p0);
+    const __mmask16 mk = mask_lo(kv);
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l)
+      r[l] = l < nl ? _mm512_maskz_loadu_ps(mk, src + l * ls + p0) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int64_t p = 0; p < kv; ++p) _mm512_mask_storeu_ps(dst + (p0 + p) * width, out, r[p]);
+  }
+}
+
 // B[k×n] (strided) → ceil(n/NR) panels of k×NR, row-major inside a panel, zero-padded columns.
 void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float* dst) {
   for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += k * kNR) {
@@ -100,15 +150,13 @@ void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float*
         _mm512_store_ps(dst + p * kNR, _mm512_maskz_loadu_ps(m0, src + p * rs));
         _mm512_store_ps(dst + p * kNR + 16, _mm512_maskz_loadu_ps(m1, src + p * rs + 16));
       }
-    } else {  // columns contiguous (or neither): walk each column so reads are sequential
-      if (nv < kNR) {
-        for (int64_t p = 0; p < k; ++p) {
-          _mm512_store_ps(dst + p * kNR, _mm512_setzero_ps());
-          _mm512_store_ps(dst + p * kNR + 16, _mm512_setzero_ps());
-        }
-      }
-      for (int64_t j = 0; j < nv; ++j)
-        for (int64_t p = 0; p < k; ++p) dst[p * kNR + j] = src[j * cs + p * rs];
+    } else if (rs == 1) {  // columns contiguous (Bᵀ view): transpose 16×16 blocks
+      pack_lines_transposed(k, std::min<int64_t>(16, nv), src, cs, dst, kNR, 0xFFFF);
+      pack_lines_transposed(k, std::max<int64_t>(0, nv - 16), src + 16 * cs, cs, dst + 16, kNR,
+                            0xFFFF);
+    } else {  // no unit stride: element by element
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t j = 0; j < kNR; ++j) dst[p * kNR + j] = j < nv ? src[p * rs + j * cs] : 0.0f;
     }
   }
 }
@@ -118,16 +166,15 @@ void pack_a(int64_t m, int64_t k, const float* a, int64_t rs, int64_t cs, float*
   for (int64_t i0 = 0; i0 < m; i0 += kMR, dst += k * kMR) {
     const int64_t mv = std::min<int64_t>(kMR, m - i0);
     const float* src = a + i0 * rs;
-    if (rs == 1) {  // columns contiguous: one masked copy of MR floats per k
-      const __mmask16 msk = __mmask16((1u << mv) - 1);
+    if (rs == 1) {  // columns contiguous (Aᵀ view): one masked copy of MR floats per k
+      const __mmask16 msk = mask_lo(mv);
       for (int64_t p = 0; p < k; ++p)
-        _mm512_mask_storeu_ps(dst + p * kMR, 0x0FFF, _mm512_maskz_loadu_ps(msk, src + p * cs));
+        _mm512_mask_storeu_ps(dst + p * kMR, kMaskMR, _mm512_maskz_loadu_ps(msk, src + p * cs));
+    } else if (cs == 1) {  // rows contiguous: transpose 12×16 blocks
+      pack_lines_transposed(k, mv, src, rs, dst, kMR, kMaskMR);
     } else {
-      if (mv < kMR)
-        for (int64_t p = 0; p < k; ++p)
-          for (int64_t i = mv; i < kMR; ++i) dst[p * kMR + i] = 0.0f;
-      for (int64_t i = 0; i < mv; ++i)
-        for (int64_t p = 0; p < k; ++p) dst[p * kMR + i] = src[i * rs + p * cs];
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t i = 0; i < kMR; ++i) dst[p * kMR + i] = i < mv ? src[i * rs + p * cs] : 0.0f;
     }
   }
 }

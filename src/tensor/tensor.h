@@ -55,6 +55,17 @@ struct Tensor {
   }
 };
 
+// A contiguous tensor over memory owned elsewhere (a parameter, an input batch).
+inline Tensor wrap(void* data, const Shape& shape, DType dtype, void* grad = nullptr) {
+  Tensor t;
+  t.data = data;
+  t.grad = grad;
+  t.shape = shape;
+  t.strides = Strides::contiguous(shape);
+  t.dtype = dtype;
+  return t;
+}
+
 // Element offset of a multi-index (row-major over the shape).
 inline int64_t element_offset(const Tensor& t, const int64_t* idx) {
   int64_t off = 0;

@@ -1,0 +1,13 @@
+// Each command of `titans` lives in its own file and adds itself to the app here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace titans::cli {
+
+// Each returns the process exit code through *exit_code when its subcommand ran.
+void add_version_command(CLI::App& app, int* exit_code);
+void add_bench_command(CLI::App& app, int* exit_code);
+void add_toy_command(CLI::App& app, int* exit_code);
+
+}  // namespace titans::cli

@@ -1,0 +1,16 @@
+// Options shared by several commands, each declared once here (name, help, default, check).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+
+namespace titans::cli {
+
+// --threads N: OpenMP threads for the command (default: all cores).
+void add_threads_option(CLI::App& cmd, int* threads);
+// --seed S: the seed of every random choice the command makes.
+void add_seed_option(CLI::App& cmd, uint64_t* seed);
+// Applies --threads (0 keeps the OpenMP default).
+void apply_threads(int threads);
+
+}  // namespace titans::cli
