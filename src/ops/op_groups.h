@@ -12,5 +12,10 @@ Status register_softmax_ops(OpRegistry& r);
 Status register_norm_ops(OpRegistry& r);
 Status register_matmul_ops(OpRegistry& r);
 Status register_sequence_ops(OpRegistry& r);
+// The sequence group's ops, one per file; register_sequence_ops (ops/sequence_ops.cpp) calls them.
+Status register_embedding_op(OpRegistry& r);
+Status register_rope_op(OpRegistry& r);
+Status register_causal_conv1d_op(OpRegistry& r);
+Status register_masked_fill_op(OpRegistry& r);
 
 }  // namespace titans::ops
