@@ -34,7 +34,11 @@ void Graph::backward(const Tensor& out, const void* seed) {
     using T = decltype(zero);
     T* g = out.gptr<T>();
     const T* s = static_cast<const T*>(seed);
-    // `out` may be a view (its gradient then aliases its base's): seed through its strides.
+    if (out.is_contiguous()) {
+      for (int64_t i = 0; i < out.numel(); ++i) g[i] += s ? s[i] : T(1);
+      return;
+    }
+    // `out` is a view (its gradient aliases its base's): seed through its strides.
     for_each_index(out.shape, [&](const int64_t* idx, int64_t linear) {
       g[element_offset(out, idx)] += s ? s[linear] : T(1);
     });

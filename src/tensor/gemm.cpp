@@ -40,11 +40,11 @@ constexpr __mmask16 kMaskMR = (1u << kMR) - 1;  // the MR lanes of a packed A co
 #ifndef KC_
 #define KC_ 256
 #define MC_ 240
-#define NC_ 2048
+#define NC_ 1024
 #endif
 constexpr int64_t kKC = KC_;
 #ifndef UNR
-#define UNR 4
+#define UNR 1
 #endif
 constexpr int64_t kMC = MC_;  // multiple of kMR
 constexpr int64_t kNC = NC_; // multiple of kNR
