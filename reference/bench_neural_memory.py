@@ -115,6 +115,7 @@ def worker(a):
         "mode": "forward" if a.forward_only else ("forward+backward" + ("" if a.no_input_grad else "+dx")),
         "impl": "torch-chunked", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "blas": loaded_blas(), "loadavg_1min_at_start": load0,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }), flush=True)
 
 

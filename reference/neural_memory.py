@@ -424,11 +424,10 @@ def _tri_products(g: Tensor) -> Tensor:
     elsewhere: column j runs the recurrence P_{i,j} = g_i P_{i-1,j}, P_{j,j} = 1. Products of numbers in
     [0, 1] only; no division of cumulative products (which Eq. 16's beta_t / beta_i would need)."""
     b = g.shape[-1]
-    strict = torch.ones(b, b, dtype=torch.bool, device=g.device).tril(-1)
-    mat = torch.where(strict, g.unsqueeze(-1).expand(*g.shape, b), torch.ones((), dtype=g.dtype,
-                                                                              device=g.device))
-    return torch.cumprod(mat, dim=-2) * strict.logical_or(torch.eye(b, dtype=torch.bool,
-                                                                    device=g.device)).to(g.dtype)
+    idx = torch.arange(b, device=g.device)
+    below = idx[:, None] > idx[None, :]                             # i > j
+    mat = torch.where(below, g.unsqueeze(-1), torch.ones((), dtype=g.dtype, device=g.device))
+    return torch.cumprod(mat, dim=-2).masked_fill(idx[:, None] < idx[None, :], 0.0)
 
 
 def chunk_coefficients(theta: Tensor, eta: Tensor, alpha: Tensor):

@@ -138,7 +138,7 @@ def test_a_hand_written_depth1():
 
 @test
 def test_b_sequential_equals_chunked():
-    n = 0
+    n, worst = 0, [0.0, 0.0]
     for depth, chunk in itertools.product((1, 2, 3), (1, 4, 16)):
         for mom, dec, res in itertools.product((True, False), repeat=3):
             act = "gelu" if (n % 2 == 0) else "silu"
@@ -149,12 +149,15 @@ def test_b_sequential_equals_chunked():
             o2, s2 = chunked_memory(p, x, cfg)
             err, serr = maxdiff(o1, o2), state_diff(s1, s2)
             assert err < 1e-10 and serr < 1e-10, (depth, chunk, mom, dec, res, act, err, serr)
+            worst = [max(worst[0], err), max(worst[1], serr)]
     for act in ("gelu", "silu"):               # depth 4, other shapes
         cfg, p, x = setup(seed=99, B=3, T=29, d_model=12, n_heads=3, head_dim=5, depth=4, chunk=8,
                           activation=act, expansion=3, conv_kernel=3)
         o1, s1 = sequential_memory(p, x, cfg)
         o2, s2 = chunked_memory(p, x, cfg)
         assert maxdiff(o1, o2) < 1e-10 and state_diff(s1, s2) < 1e-10, act
+        worst = [max(worst[0], maxdiff(o1, o2)), max(worst[1], state_diff(s1, s2))]
+    return f"{n + 2} configs, max |out diff| {worst[0]:.1e}, max rel state diff {worst[1]:.1e}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -218,6 +221,7 @@ def loss_and_grads(fn_pieces, p, x, cfg, seed=3):
 
 @test
 def test_d_gradients_chunked_equal_sequential():
+    worst = 0.0
     for kw in (dict(depth=1, chunk=4), dict(depth=2, chunk=4, activation="gelu"),
                dict(depth=3, chunk=3, activation="silu", residual=True, momentum=False),
                dict(depth=2, chunk=16, decay=False), dict(depth=2, chunk=1)):
@@ -230,6 +234,7 @@ def test_d_gradients_chunked_equal_sequential():
             scale = max(1.0, gs[name].abs().max().item())
             assert maxdiff(gs[name], gc[name]) / scale < 1e-8, (kw, name, maxdiff(gs[name], gc[name]))
             assert maxdiff(gs[name], gp[name]) / scale < 1e-8, (kw, name, "pieces")
+            worst = max(worst, maxdiff(gs[name], gc[name]), maxdiff(gs[name], gp[name]))
         used = [n for n in gs if gs[n].abs().max() > 0]
         unused = {n for n in gs if n not in used}
         expect_unused = set()
@@ -238,6 +243,7 @@ def test_d_gradients_chunked_equal_sequential():
         if not cfg.decay:
             expect_unused |= {"w_alpha", "b_alpha"}
         assert unused == expect_unused, (kw, unused)
+    return f"max |grad diff| {worst:.1e}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -371,9 +377,9 @@ def main():
     for fn in TESTS:
         t0 = time.time()
         try:
-            fn()
+            note = fn()
             passed += 1
-            print(f"PASS {fn.__name__} ({time.time() - t0:.1f}s)")
+            print(f"PASS {fn.__name__} ({time.time() - t0:.1f}s)" + (f": {note}" if note else ""))
         except Exception:
             failed += 1
             print(f"FAIL {fn.__name__} ({time.time() - t0:.1f}s)")

@@ -6,7 +6,7 @@
 
 namespace titans {
 
-Graph::Graph(size_t arena_bytes) : arena_(arena_bytes) { tape_.reserve(1024); }
+Graph::Graph(size_t arena_bytes) : arena_(arena_bytes) {}
 
 Tensor Graph::new_tensor(const Shape& shape, DType dtype, bool with_grad) {
   Tensor t;
@@ -43,7 +43,10 @@ void Graph::backward(const Tensor& out, const void* seed) {
       g[element_offset(out, idx)] += s ? s[linear] : T(1);
     });
   });
-  for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) it->backward(*this, *it);
+  for (const OpRecord* r = tape_.end(); r != tape_.begin();) {
+    --r;
+    r->backward(*this, *r);
+  }
 }
 
 void Graph::reset() {

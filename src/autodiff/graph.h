@@ -4,10 +4,10 @@
 // recording costs a few stores and, once warmed up, no allocation.
 #pragma once
 
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <type_traits>
-#include <vector>
 
 #include "tensor/arena.h"
 #include "tensor/tensor.h"
@@ -44,6 +44,39 @@ int op_id() {
   return id;
 }
 
+// The recorded ops of one step, in order. Records are written field by field into raw storage
+// (OpRecord is an aggregate of trivially copyable parts): constructing a vector element would zero
+// ~1 KB per op first, which costs more than the op itself for small tensors.
+class Tape {
+ public:
+  Tape() { grow(1024); }
+  ~Tape() { std::free(data_); }
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  OpRecord* push_uninitialized() {
+    if (size_ == capacity_) grow(2 * capacity_);
+    return data_ + size_++;
+  }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  const OpRecord* begin() const { return data_; }
+  const OpRecord* end() const { return data_ + size_; }
+  const OpRecord& back() const { return data_[size_ - 1]; }
+
+ private:
+  void grow(size_t capacity) {
+    auto* p = static_cast<OpRecord*>(std::aligned_alloc(alignof(OpRecord), capacity * sizeof(OpRecord)));
+    TITANS_CHECK(p != nullptr, "out of memory for the tape");
+    if (size_) std::memcpy(static_cast<void*>(p), data_, size_ * sizeof(OpRecord));
+    std::free(data_);
+    data_ = p;
+    capacity_ = capacity;
+  }
+  OpRecord* data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
+
 class Graph {
  public:
   explicit Graph(size_t arena_bytes = size_t(1) << 20);
@@ -75,13 +108,13 @@ class Graph {
   void record_n(const Tensor& out, const Tensor* inputs, int n, const Attrs& attrs = {}) {
     static_assert(sizeof(Attrs) <= kMaxAttrBytes && std::is_trivially_copyable_v<Attrs>);
     TITANS_CHECK(n <= kMaxOpInputs, "too many op inputs");
-    OpRecord& r = tape_.emplace_back();
-    r.backward = &Op::backward;
-    r.op_id = int16_t(op_id<Op>());
-    r.n_in = int8_t(n);
-    r.out = out;
-    for (int i = 0; i < n; ++i) r.in[i] = inputs[i];
-    std::memcpy(r.attrs, &attrs, sizeof(Attrs));
+    OpRecord* r = tape_.push_uninitialized();
+    r->backward = &Op::backward;
+    r->op_id = int16_t(op_id<Op>());
+    r->n_in = int8_t(n);
+    std::memcpy(static_cast<void*>(&r->out), &out, sizeof(Tensor));
+    std::memcpy(static_cast<void*>(r->in), inputs, size_t(n) * sizeof(Tensor));
+    std::memcpy(r->attrs, &attrs, sizeof(Attrs));
   }
 
   // Reverse pass from `out`: its gradient is seeded with `seed` (row-major over out's shape), or with
@@ -91,12 +124,12 @@ class Graph {
   // Drops the tape and the arena's contents for the next step; keeps their memory.
   void reset();
 
-  const std::vector<OpRecord>& tape() const { return tape_; }
+  const Tape& tape() const { return tape_; }
   Arena& arena() { return arena_; }
 
  private:
   Arena arena_;
-  std::vector<OpRecord> tape_;
+  Tape tape_;
   bool grad_enabled_ = true;
 };
 

@@ -58,6 +58,13 @@ Entry* lookup(DType t, int64_t batch, int64_t M, int64_t N, int64_t K, const Dnn
 
 bool dnnl_matmul(DType in_type, int64_t batch, int64_t M, int64_t N, int64_t K, DnnlOperand A,
                  DnnlOperand B, float* C, int64_t ldc, int64_t c_batch_stride, bool accumulate) {
+  // A batch stride of 0 (one operand shared by the batch) sends oneDNN 2.6 to its reference
+  // implementation, hundreds of times slower; with a batch of one the stride is irrelevant anyway.
+  if (batch == 1) {
+    A.batch_stride = M * K;
+    B.batch_stride = K * N;
+    c_batch_stride = M * N;
+  }
   Entry* e = lookup(in_type, batch, M, N, K, A, B, ldc, c_batch_stride, accumulate);
   if (!e) return false;
   static dnnl::stream stream(cpu_engine());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "tensor/dtype.h"
 #include "tensor/shape.h"
@@ -72,5 +73,7 @@ inline int64_t element_offset(const Tensor& t, const int64_t* idx) {
   for (int i = 0; i < t.shape.ndim; ++i) off += idx[i] * t.strides.s[i];
   return off;
 }
+
+static_assert(std::is_trivially_copyable_v<Tensor>, "records copy tensors as bytes");
 
 }  // namespace titans
