@@ -1,5 +1,9 @@
 """PyTorch peer numbers for `titans bench ops` (run by it with /usr/bin/python3; prints one JSON
-object). Same shapes and thread counts as the C++ benchmark, so the ratios compare like with like."""
+object). Same shapes and thread counts as the C++ benchmark, so the ratios compare like with like.
+
+Debian's torch calls whatever libblas.so.3 the system provides — the netlib reference BLAS unless an
+optimised one is installed. `titans bench ops` puts the OpenBLAS unpacked by setup_openblas.sh first
+on LD_LIBRARY_PATH when it exists; the "blas" field says which library was actually loaded."""
 import json
 import time
 
@@ -16,6 +20,12 @@ def median_seconds(f, repeats=7, inner=1):
         times.append((time.perf_counter() - t0) / inner)
     times.sort()
     return times[len(times) // 2]
+
+
+def loaded_blas():
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    return ", ".join(sorted(libs)) or "none"
 
 
 def main():
@@ -37,6 +47,7 @@ def main():
     q = torch.randn(1024, 64, 64)
     s = median_seconds(lambda: torch.bmm(p, q), inner=5)
     out["bmm64_t2_gflops"] = 2 * 1024 * 64**3 / s / 1e9
+    out["blas"] = loaded_blas()
     print(json.dumps(out))
 
 

@@ -6,25 +6,26 @@
 
 namespace titans {
 
-Graph::Graph(size_t arena_bytes) : arena_(arena_bytes) {}
+Graph::Graph(size_t arena_bytes, Backend& backend) : arena_(arena_bytes, backend) {}
 
 Tensor Graph::new_tensor(const Shape& shape, DType dtype, bool with_grad) {
   Tensor t;
   t.shape = shape;
   t.strides = Strides::contiguous(shape);
   t.dtype = dtype;
+  t.device = arena_.backend().device();
   const size_t bytes = size_t(shape.numel()) * dtype_size(dtype);
   t.data = arena_.alloc(bytes);
   if (with_grad) {
     t.grad = arena_.alloc(bytes);
-    std::memset(t.grad, 0, bytes);
+    arena_.backend().zero(t.grad, bytes);
   }
   return t;
 }
 
 Tensor Graph::zeros(const Shape& shape, DType dtype, bool with_grad) {
   Tensor t = new_tensor(shape, dtype, with_grad);
-  std::memset(t.data, 0, size_t(shape.numel()) * dtype_size(dtype));
+  arena_.backend().zero(t.data, size_t(shape.numel()) * dtype_size(dtype));
   return t;
 }
 

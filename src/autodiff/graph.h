@@ -79,7 +79,7 @@ class Tape {
 
 class Graph {
  public:
-  explicit Graph(size_t arena_bytes = size_t(1) << 20);
+  explicit Graph(size_t arena_bytes = size_t(1) << 20, Backend& backend = cpu_backend());
 
   // A fresh tensor in the arena: contiguous, data uninitialised, gradient zeroed if requested.
   Tensor new_tensor(const Shape& shape, DType dtype, bool with_grad);

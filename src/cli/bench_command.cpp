@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -53,7 +54,13 @@ std::string run_torch_peer(const BenchArgs& a, std::string* why) {
     *why = "reference/bench_ops.py not found (give --reference-dir)";
     return "";
   }
-  const std::string cmd = a.python + " " + dir + "/bench_ops.py 2>/dev/null";
+  // An optimised BLAS for the peer (reference/setup_openblas.sh), so that it is a fair one.
+  std::string env;
+  const char* home = std::getenv("HOME");
+  const char* given = std::getenv("TITANS_OPENBLAS_DIR");
+  const std::string blas = given ? given : std::string(home ? home : "") + "/.cache/titans-reference/openblas";
+  if (fs::exists(blas + "/libblas.so.3")) env = "LD_LIBRARY_PATH=" + blas + " ";
+  const std::string cmd = env + a.python + " " + dir + "/bench_ops.py 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) {
     *why = "could not start " + a.python;

@@ -7,6 +7,7 @@
 #include "autodiff/op_registry.h"
 #include "ops/op_groups.h"
 #include "ops/ops.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -34,10 +35,10 @@ struct CausalConv1dOp {
     const int64_t B = x.shape[0], T_len = x.shape[1], C = x.shape[2];
     const int64_t sb = x.strides[0], st = x.strides[1];
     const T* px = x.ptr<T>();
-#pragma omp parallel for collapse(2) if (x.numel() * K >= kParallelMin)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T_len; ++t) {
-        T* y = out + (b * T_len + t) * C;
+    parallel_for(B * T_len, x.numel() * K >= kParallelMin, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {  // r = b · T + t
+        const int64_t b = r / T_len, t = r % T_len;
+        T* y = out + r * C;
         const int64_t k0 = std::max<int64_t>(0, K - 1 - t);  // earlier taps read before t = 0
         const T* xr = px + b * sb + (t - K + 1 + k0) * st;
         const T* w0 = wt + k0 * C;
@@ -50,6 +51,7 @@ struct CausalConv1dOp {
           for (int64_t c = 0; c < C; ++c) y[c] += wk[c] * xk[c];
         }
       }
+    });
   }
 
   static Tensor forward(Graph& g, Tensor x, const Tensor& w) {
@@ -74,9 +76,9 @@ struct CausalConv1dOp {
     const int64_t B = x.shape[0], T_len = x.shape[1], C = x.shape[2];
     const int64_t sb = x.strides[0], st = x.strides[1];
     T* gx = x.gptr<T>();
-#pragma omp parallel for collapse(2) if (x.numel() * K >= kParallelMin)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t s = 0; s < T_len; ++s) {
+    parallel_for(B * T_len, x.numel() * K >= kParallelMin, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {  // r = b · T + s
+        const int64_t b = r / T_len, s = r % T_len;
         T* g = gx + b * sb + s * st;
         for (int64_t k = std::max<int64_t>(0, s + K - T_len); k < K; ++k) {
           const T* gr = gy + (b * T_len + s + K - 1 - k) * C;
@@ -85,6 +87,7 @@ struct CausalConv1dOp {
           for (int64_t c = 0; c < C; ++c) g[c] += wk[c] * gr[c];
         }
       }
+    });
   }
 
   // gw[c, k] += Σ_{b,t} gy[b, t, c] · x[b, t − K + 1 + k, c]: per-chunk partials [K, C], then
@@ -99,21 +102,22 @@ struct CausalConv1dOp {
     const int64_t sb = x.strides[0], st = x.strides[1];
     const T* px = x.ptr<T>();
     T* part = g.scratch<T>(chunks * K * C);
-#pragma omp parallel for if (rows * C * K >= kParallelMin)
-    for (int64_t ch = 0; ch < chunks; ++ch) {
-      T* acc = part + ch * K * C;
-      std::fill(acc, acc + K * C, T(0));
-      for (int64_t r = ch * per, r1 = std::min(rows, r + per); r < r1; ++r) {
-        const int64_t b = r / T_len, t = r % T_len;
-        const T* gr = gy + r * C;
-        for (int64_t k = std::max<int64_t>(0, K - 1 - t); k < K; ++k) {
-          const T* xk = px + b * sb + (t - K + 1 + k) * st;
-          T* ak = acc + k * C;
+    parallel_for(chunks, rows * C * K >= kParallelMin, [=](int64_t ch0, int64_t ch1) {
+      for (int64_t ch = ch0; ch < ch1; ++ch) {
+        T* acc = part + ch * K * C;
+        std::fill(acc, acc + K * C, T(0));
+        for (int64_t r = ch * per, r1 = std::min(rows, r + per); r < r1; ++r) {
+          const int64_t b = r / T_len, t = r % T_len;
+          const T* gr = gy + r * C;
+          for (int64_t k = std::max<int64_t>(0, K - 1 - t); k < K; ++k) {
+            const T* xk = px + b * sb + (t - K + 1 + k) * st;
+            T* ak = acc + k * C;
 #pragma omp simd
-          for (int64_t c = 0; c < C; ++c) ak[c] += gr[c] * xk[c];
+            for (int64_t c = 0; c < C; ++c) ak[c] += gr[c] * xk[c];
+          }
         }
       }
-    }
+    });
     for (int64_t ch = 1; ch < chunks; ++ch) {
       const T* src = part + ch * K * C;
 #pragma omp simd

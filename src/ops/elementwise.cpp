@@ -6,6 +6,7 @@
 #include "ops/ops.h"
 #include "ops/reference.h"
 #include "ops/strided.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -21,8 +22,10 @@ void binary_forward(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const T* pb = b.ptr<T>();
   const int64_t n = out.numel();
   if (a.shape == out.shape && b.shape == out.shape && a.is_contiguous() && b.is_contiguous()) {
-#pragma omp parallel for simd if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
+    parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
+#pragma omp simd
+      for (int64_t i = i0; i < i1; ++i) o[i] = f(pa[i], pb[i]);
+    });
     return;
   }
   T* base[3] = {o, const_cast<T*>(pa), const_cast<T*>(pb)};
@@ -47,8 +50,10 @@ void binary_backward(const OpRecord& r, const Tensor& target, D d) {
   const T* pb = b.ptr<T>();
   if (target.shape == out.shape && a.shape == out.shape && b.shape == out.shape &&
       target.is_contiguous() && a.is_contiguous() && b.is_contiguous()) {
-#pragma omp parallel for simd if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) gt[i] += d(go[i], pa[i], pb[i]);
+    parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
+#pragma omp simd
+      for (int64_t i = i0; i < i1; ++i) gt[i] += d(go[i], pa[i], pb[i]);
+    });
     return;
   }
   T* base[4] = {gt, const_cast<T*>(go), const_cast<T*>(pa), const_cast<T*>(pb)};
@@ -172,8 +177,10 @@ struct UnaryOp {
       const int64_t n = x.numel();
       if (x.is_contiguous()) {
         const T* px = x.ptr<T>();
-#pragma omp parallel for simd if (n >= kParallelMin)
-        for (int64_t i = 0; i < n; ++i) o[i] = Def::f(px[i], p);
+        parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
+#pragma omp simd
+          for (int64_t i = i0; i < i1; ++i) o[i] = Def::f(px[i], p);
+        });
         return;
       }
       T* base[2] = {o, x.ptr<T>()};

@@ -1,8 +1,6 @@
 // embedding: rows of a table [V, D] gathered by i32 ids [...] into [..., D]. The backward
 // scatter-adds the output gradient into the table's gradient; repeated ids make that a reduction,
 // kept deterministic by summing every element over the ids in order (threads split the columns).
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -10,6 +8,7 @@
 #include "ops/op_groups.h"
 #include "ops/ops.h"
 #include "ops/reference.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -37,18 +36,19 @@ struct EmbeddingOp {
       const T* pt = table.ptr<T>();
       T* o = out.ptr<T>();
       const int64_t rs = table.strides[0], cs = table.strides[1];
-#pragma omp parallel for if (N * D >= kParallelMin)
-      for (int64_t n = 0; n < N; ++n) {
-        // Ids were validated by the data layer; a bad one here is an engine bug.
-        TITANS_CHECK(id[n] >= 0 && id[n] < V, "embedding: id out of range");
-        const T* src = pt + id[n] * rs;
-        T* dst = o + n * D;
-        if (cs == 1) {
-          std::memcpy(dst, src, size_t(D) * sizeof(T));
-        } else {
-          for (int64_t j = 0; j < D; ++j) dst[j] = src[j * cs];
+      parallel_for(N, N * D >= kParallelMin, [=](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          // Ids were validated by the data layer; a bad one here is an engine bug.
+          TITANS_CHECK(id[n] >= 0 && id[n] < V, "embedding: id out of range");
+          const T* src = pt + id[n] * rs;
+          T* dst = o + n * D;
+          if (cs == 1) {
+            std::memcpy(dst, src, size_t(D) * sizeof(T));
+          } else {
+            for (int64_t j = 0; j < D; ++j) dst[j] = src[j * cs];
+          }
         }
-      }
+      });
     });
     if (grad) g.record<EmbeddingOp>(out, {table, ids});
     return out;
@@ -81,20 +81,13 @@ struct EmbeddingOp {
     const int64_t N = r.in[1].numel(), D = table.shape[1];
     dispatch_float(table.dtype, [&](auto zero) {
       using T = decltype(zero);
-      if (N * D < kParallelMin) {
-        scatter_columns<T>(r, 0, D);
-        return;
-      }
-      // Each thread owns a band of columns (whole cache lines): no two threads touch one element,
-      // and each element's sum runs over the ids in the same order as the serial path.
+      // Each thread owns a band of 16-column blocks (whole cache lines): no two threads touch one
+      // element, and each element's sum runs over the ids in the same order as the serial path.
       const int64_t blocks = (D + 15) / 16;
-#pragma omp parallel
-      {
-        const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-        const int64_t j0 = std::min(D, blocks * t / nt * 16);
-        const int64_t j1 = std::min(D, blocks * (t + 1) / nt * 16);
+      parallel_for(blocks, N * D >= kParallelMin, [=, &r](int64_t b0, int64_t b1) {
+        const int64_t j0 = std::min(D, b0 * 16), j1 = std::min(D, b1 * 16);
         if (j0 < j1) scatter_columns<T>(r, j0, j1);
-      }
+      });
     });
   }
 

@@ -8,6 +8,7 @@
 #include "ops/ops.h"
 #include "ops/reference.h"
 #include "ops/strided.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -38,17 +39,18 @@ void for_each_row(const Shape& shape, const Strides (&st)[N], F&& f) {
   int64_t inner[N];
   for (int k = 0; k < N; ++k) inner[k] = nd == 0 ? 1 : st[k].s[nd - 1];
   const int64_t len = nd == 0 ? 1 : shape.d[nd - 1], rows = total / len;
-#pragma omp parallel for if (total >= kParallelMin)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t off[N] = {};
-    int64_t q = r;
-    for (int i = nd - 2; i >= 0; --i) {
-      const int64_t ix = q % shape.d[i];
-      q /= shape.d[i];
-      for (int k = 0; k < N; ++k) off[k] += ix * st[k].s[i];
+  parallel_for(rows, total >= kParallelMin, [=](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t off[N] = {};
+      int64_t q = r;
+      for (int i = nd - 2; i >= 0; --i) {
+        const int64_t ix = q % shape.d[i];
+        q /= shape.d[i];
+        for (int k = 0; k < N; ++k) off[k] += ix * st[k].s[i];
+      }
+      f(off, len, inner);
     }
-    f(off, len, inner);
-  }
+  });
 }
 
 }  // namespace
@@ -72,13 +74,14 @@ struct MaskedFillOp {
       T* o = out.ptr<T>();
       if (periodic_mask(x, mask)) {
         const int64_t M = mask.numel(), reps = M == 0 ? 0 : x.numel() / M;
-#pragma omp parallel for if (x.numel() >= kParallelMin)
-        for (int64_t j = 0; j < reps; ++j) {
-          const T* xr = px + j * M;
-          T* orow = o + j * M;
+        parallel_for(reps, x.numel() >= kParallelMin, [=](int64_t j0, int64_t j1) {
+          for (int64_t j = j0; j < j1; ++j) {
+            const T* xr = px + j * M;
+            T* orow = o + j * M;
 #pragma omp simd
-          for (int64_t i = 0; i < M; ++i) orow[i] = pm[i] != 0 ? v : xr[i];
-        }
+            for (int64_t i = 0; i < M; ++i) orow[i] = pm[i] != 0 ? v : xr[i];
+          }
+        });
         return;
       }
       const Strides st[3] = {out.strides, x.strides, broadcast_strides(mask, x.shape)};
@@ -114,13 +117,14 @@ struct MaskedFillOp {
       const T* gy = r.out.gptr<T>();
       if (periodic_mask(x, mask)) {
         const int64_t M = mask.numel(), reps = M == 0 ? 0 : x.numel() / M;
-#pragma omp parallel for if (x.numel() >= kParallelMin)
-        for (int64_t j = 0; j < reps; ++j) {
-          T* g = gx + j * M;
-          const T* gr = gy + j * M;
+        parallel_for(reps, x.numel() >= kParallelMin, [=](int64_t j0, int64_t j1) {
+          for (int64_t j = j0; j < j1; ++j) {
+            T* g = gx + j * M;
+            const T* gr = gy + j * M;
 #pragma omp simd
-          for (int64_t i = 0; i < M; ++i) g[i] += pm[i] != 0 ? T(0) : gr[i];
-        }
+            for (int64_t i = 0; i < M; ++i) g[i] += pm[i] != 0 ? T(0) : gr[i];
+          }
+        });
         return;
       }
       const Strides st[3] = {x.strides, r.out.strides, broadcast_strides(mask, x.shape)};

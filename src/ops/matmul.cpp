@@ -9,7 +9,7 @@
 #include "ops/op_groups.h"
 #include "ops/ops.h"
 #include "tensor/dnnl_matmul.h"
-#include "tensor/gemm.h"
+#include "tensor/backend.h"
 
 namespace titans::ops {
 
@@ -99,7 +99,7 @@ struct MatmulOp {
     Tensor out = g.new_tensor(a.shape.with_last(L.N), a.dtype, grad);
     const int64_t c_bs = L.M * L.N;
     if (a.dtype == DType::f64) {
-      gemm_batched(L.batch, L.M, L.N, L.K, 1.0, MatRef<double>{a.ptr<double>(), L.a_rs, L.a_cs},
+      backend_for(a.device).gemm_batched(L.batch, L.M, L.N, L.K, 1.0, MatRef<double>{a.ptr<double>(), L.a_rs, L.a_cs},
                    L.a_bs, MatRef<double>{b.ptr<double>(), L.b_rs, L.b_cs}, L.b_bs, 0.0,
                    MatMut<double>{out.ptr<double>(), L.N, 1}, c_bs);
     } else if (p == Precision::bf16) {
@@ -112,12 +112,12 @@ struct MatmulOp {
       if (!done) {  // oneDNN refused the shape: same sums on the fp32 kernel
         const float* af = round_bf16<float>(g, a.ptr<float>(), L.batch, L.M, L.K, L.a_bs, L.a_rs, L.a_cs);
         const float* bf = round_bf16<float>(g, b.ptr<float>(), bb, L.K, L.N, L.b_bs, L.b_rs, L.b_cs);
-        gemm_batched(L.batch, L.M, L.N, L.K, 1.0f, MatRef<float>{af, L.K, 1}, L.M * L.K,
+        backend_for(a.device).gemm_batched(L.batch, L.M, L.N, L.K, 1.0f, MatRef<float>{af, L.K, 1}, L.M * L.K,
                      MatRef<float>{bf, L.N, 1}, L.b_bs ? L.K * L.N : 0, 0.0f,
                      MatMut<float>{out.ptr<float>(), L.N, 1}, c_bs);
       }
     } else {
-      gemm_batched(L.batch, L.M, L.N, L.K, 1.0f, MatRef<float>{a.ptr<float>(), L.a_rs, L.a_cs},
+      backend_for(a.device).gemm_batched(L.batch, L.M, L.N, L.K, 1.0f, MatRef<float>{a.ptr<float>(), L.a_rs, L.a_cs},
                    L.a_bs, MatRef<float>{b.ptr<float>(), L.b_rs, L.b_cs}, L.b_bs, 0.0f,
                    MatMut<float>{out.ptr<float>(), L.N, 1}, c_bs);
     }
@@ -145,16 +145,17 @@ struct MatmulOp {
     }
     const int64_t c_bs = L.M * L.N;
     if (a.grad) {  // dA += dC · Bᵀ, written through a's own strides
-      gemm_batched(L.batch, L.M, L.K, L.N, T(1), MatRef<T>{gc, gc_rs, 1}, c_bs,
+      backend_for(a.device).gemm_batched(L.batch, L.M, L.K, L.N, T(1), MatRef<T>{gc, gc_rs, 1}, c_bs,
                    MatRef<T>{pb, b_cs, b_rs}, b_bs, T(1),
                    MatMut<T>{a.gptr<T>(), L.a_rs, L.a_cs}, L.a_bs);
     }
     if (b.grad) {  // dB += Aᵀ · dC
       if (L.b_bs == 0) {  // shared weight: one product over every row of every batch
-        gemm(L.K, L.N, L.batch * L.M, T(1), MatRef<T>{pa, a_cs, a_rs}, MatRef<T>{gc, gc_rs, 1}, T(1),
-             MatMut<T>{b.gptr<T>(), L.b_rs, L.b_cs});
+        backend_for(a.device).gemm_batched(1, L.K, L.N, L.batch * L.M, T(1), MatRef<T>{pa, a_cs, a_rs}, 0,
+                                           MatRef<T>{gc, gc_rs, 1}, 0, T(1),
+                                           MatMut<T>{b.gptr<T>(), L.b_rs, L.b_cs}, 0);
       } else {
-        gemm_batched(L.batch, L.K, L.N, L.M, T(1), MatRef<T>{pa, a_cs, a_rs}, a_bs,
+        backend_for(a.device).gemm_batched(L.batch, L.K, L.N, L.M, T(1), MatRef<T>{pa, a_cs, a_rs}, a_bs,
                      MatRef<T>{gc, gc_rs, 1}, c_bs, T(1),
                      MatMut<T>{b.gptr<T>(), L.b_rs, L.b_cs}, L.b_bs);
       }

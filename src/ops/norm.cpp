@@ -10,6 +10,7 @@
 #include "ops/op_groups.h"
 #include "ops/ops.h"
 #include "ops/reference.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -27,23 +28,24 @@ struct NormAttrs {
 
 template <class T, bool kWeight>
 void norm_forward(const T* x, const T* w, T* y, T* rinv, int64_t rows, int64_t D, T inv_d, T eps) {
-#pragma omp parallel for if (rows * D >= kParallelMin)
-  for (int64_t i = 0; i < rows; ++i) {
-    const T* xr = x + i * D;
-    T* yr = y + i * D;
-    T ss = 0;
+  parallel_for(rows, rows * D >= kParallelMin, [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* xr = x + i * D;
+      T* yr = y + i * D;
+      T ss = 0;
 #pragma omp simd reduction(+ : ss)
-    for (int64_t j = 0; j < D; ++j) ss += xr[j] * xr[j];
-    const T r = T(1) / std::sqrt(ss * inv_d + eps);
-    rinv[i] = r;
-    if constexpr (kWeight) {
+      for (int64_t j = 0; j < D; ++j) ss += xr[j] * xr[j];
+      const T r = T(1) / std::sqrt(ss * inv_d + eps);
+      rinv[i] = r;
+      if constexpr (kWeight) {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) yr[j] = xr[j] * r * w[j];
-    } else {
+        for (int64_t j = 0; j < D; ++j) yr[j] = xr[j] * r * w[j];
+      } else {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) yr[j] = xr[j] * r;
+        for (int64_t j = 0; j < D; ++j) yr[j] = xr[j] * r;
+      }
     }
-  }
+  });
 }
 
 // With u = dy ⊙ w:  dx = r·u − r³·inv_d·⟨u, x⟩·x  and  dw = Σ_rows dy ⊙ x · r.
@@ -54,37 +56,38 @@ void norm_backward(Graph& g, const T* x, const T* w, const T* gy, const T* rinv,
   const int64_t blocks = rows * D >= kParallelMin ? std::min(rows, kMaxBlocks) : 1;
   // One block accumulates straight into gw; several write partials, summed below in block order.
   T* partial = kWeight && gw && blocks > 1 ? g.scratch<T>(blocks * D) : nullptr;
-#pragma omp parallel for if (blocks > 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    T* gwb = partial ? partial + b * D : gw;
-    if (partial) std::fill(gwb, gwb + D, T(0));
-    for (int64_t i = rows * b / blocks; i < rows * (b + 1) / blocks; ++i) {
-      const T* xr = x + i * D;
-      const T* gyr = gy + i * D;
-      const T r = rinv[i];
-      if (gx) {
-        T* gxr = gx + i * D;
-        T dot = 0;
-        if constexpr (kWeight) {
+  parallel_for(blocks, blocks > 1, [=](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      T* gwb = partial ? partial + b * D : gw;
+      if (partial) std::fill(gwb, gwb + D, T(0));
+      for (int64_t i = rows * b / blocks; i < rows * (b + 1) / blocks; ++i) {
+        const T* xr = x + i * D;
+        const T* gyr = gy + i * D;
+        const T r = rinv[i];
+        if (gx) {
+          T* gxr = gx + i * D;
+          T dot = 0;
+          if constexpr (kWeight) {
 #pragma omp simd reduction(+ : dot)
-          for (int64_t j = 0; j < D; ++j) dot += gyr[j] * w[j] * xr[j];
-          const T c = r * r * r * inv_d * dot;
+            for (int64_t j = 0; j < D; ++j) dot += gyr[j] * w[j] * xr[j];
+            const T c = r * r * r * inv_d * dot;
 #pragma omp simd
-          for (int64_t j = 0; j < D; ++j) gxr[j] += r * gyr[j] * w[j] - c * xr[j];
-        } else {
+            for (int64_t j = 0; j < D; ++j) gxr[j] += r * gyr[j] * w[j] - c * xr[j];
+          } else {
 #pragma omp simd reduction(+ : dot)
-          for (int64_t j = 0; j < D; ++j) dot += gyr[j] * xr[j];
-          const T c = r * r * r * inv_d * dot;
+            for (int64_t j = 0; j < D; ++j) dot += gyr[j] * xr[j];
+            const T c = r * r * r * inv_d * dot;
 #pragma omp simd
-          for (int64_t j = 0; j < D; ++j) gxr[j] += r * gyr[j] - c * xr[j];
+            for (int64_t j = 0; j < D; ++j) gxr[j] += r * gyr[j] - c * xr[j];
+          }
+        }
+        if (kWeight && gwb) {
+#pragma omp simd
+          for (int64_t j = 0; j < D; ++j) gwb[j] += gyr[j] * xr[j] * r;
         }
       }
-      if (kWeight && gwb) {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) gwb[j] += gyr[j] * xr[j] * r;
-      }
     }
-  }
+  });
   if (partial)
     for (int64_t b = 0; b < blocks; ++b) {
       const T* p = partial + b * D;

@@ -7,6 +7,7 @@
 #include "ops/op_groups.h"
 #include "ops/ops.h"
 #include "ops/reference.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -35,33 +36,35 @@ void reduce_forward(const T* x, T* out, const Geometry& gm, T scale) {
   const bool par = gm.outer * gm.n * gm.inner >= kParallelMin;
   const int64_t n = gm.n, inner = gm.inner;
   if (inner == 1) {
-#pragma omp parallel for if (par)
-    for (int64_t o = 0; o < gm.outer; ++o) {
-      const T* row = x + o * n;
-      T s = 0;
+    parallel_for(gm.outer, par, [=](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const T* row = x + o * n;
+        T s = 0;
 #pragma omp simd reduction(+ : s)
-      for (int64_t k = 0; k < n; ++k) s += row[k];
-      out[o] = s * scale;
-    }
+        for (int64_t k = 0; k < n; ++k) s += row[k];
+        out[o] = s * scale;
+      }
+    });
     return;
   }
   // Column blocks: contiguous vector loads along `inner`, and parallel work even when outer is 1.
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
-#pragma omp parallel for if (par)
-  for (int64_t t = 0; t < gm.outer * blocks; ++t) {
-    const int64_t o = t / blocks, i0 = (t % blocks) * kBlock, len = std::min(kBlock, inner - i0);
-    T* dst = out + o * inner + i0;
-    const T* src = x + o * n * inner + i0;
+  parallel_for(gm.outer * blocks, par, [=](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t o = t / blocks, i0 = (t % blocks) * kBlock, len = std::min(kBlock, inner - i0);
+      T* dst = out + o * inner + i0;
+      const T* src = x + o * n * inner + i0;
 #pragma omp simd
-    for (int64_t i = 0; i < len; ++i) dst[i] = 0;
-    for (int64_t k = 0; k < n; ++k) {
-      const T* s = src + k * inner;
+      for (int64_t i = 0; i < len; ++i) dst[i] = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        const T* s = src + k * inner;
 #pragma omp simd
-      for (int64_t i = 0; i < len; ++i) dst[i] += s[i];
+        for (int64_t i = 0; i < len; ++i) dst[i] += s[i];
+      }
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) dst[i] *= scale;
     }
-#pragma omp simd
-    for (int64_t i = 0; i < len; ++i) dst[i] *= scale;
-  }
+  });
 }
 
 template <class Def>
@@ -104,23 +107,24 @@ struct ReduceOp {
       const int64_t n = gm.n, inner = gm.inner;
       const bool par = gm.outer * n * inner >= kParallelMin;
       if (inner == 1) {  // reduced over the last axis: broadcast one value along each row
-#pragma omp parallel for if (par)
-        for (int64_t o = 0; o < gm.outer; ++o) {
-          T* dst = gx + o * n;
-          const T v = scale * go[o];
+        parallel_for(gm.outer, par, [=](int64_t o0, int64_t o1) {
+          for (int64_t o = o0; o < o1; ++o) {
+            T* dst = gx + o * n;
+            const T v = scale * go[o];
 #pragma omp simd
-          for (int64_t k = 0; k < n; ++k) dst[k] += v;
-        }
+            for (int64_t k = 0; k < n; ++k) dst[k] += v;
+          }
+        });
         return;
       }
-#pragma omp parallel for collapse(2) if (par)
-      for (int64_t o = 0; o < gm.outer; ++o)
-        for (int64_t k = 0; k < n; ++k) {
-          T* dst = gx + (o * n + k) * inner;
-          const T* src = go + o * inner;
+      parallel_for(gm.outer * n, par, [=](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {  // r = o · n + k
+          T* dst = gx + r * inner;
+          const T* src = go + r / n * inner;
 #pragma omp simd
           for (int64_t i = 0; i < inner; ++i) dst[i] += scale * src[i];
         }
+      });
     });
   }
 

@@ -7,6 +7,7 @@
 #include "autodiff/op_registry.h"
 #include "ops/op_groups.h"
 #include "ops/ops.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -29,13 +30,14 @@ struct RopeOp {
     for (int64_t i = 0; i < half; ++i) freq[i] = std::pow(theta, -double(2 * i) / double(2 * half));
     T* cs = table;
     T* sn = table + T_len * half;
-#pragma omp parallel for if (T_len * half >= kTableParallelMin)
-    for (int64_t t = 0; t < T_len; ++t)
-      for (int64_t i = 0; i < half; ++i) {
-        const double angle = double(pos0 + t) * freq[i];
-        cs[t * half + i] = T(std::cos(angle));
-        sn[t * half + i] = T(std::sin(angle));
-      }
+    parallel_for(T_len, T_len * half >= kTableParallelMin, [=](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t i = 0; i < half; ++i) {
+          const double angle = double(pos0 + t) * freq[i];
+          cs[t * half + i] = T(std::cos(angle));
+          sn[t * half + i] = T(std::sin(angle));
+        }
+    });
     return table;
   }
 
@@ -47,9 +49,9 @@ struct RopeOp {
     const T* cs_all = table;
     const T* sn_all = table + T_len * half;
     const bool unit = ss.s[3] == 1 && ds.s[3] == 1;
-#pragma omp parallel for collapse(2) if (s.numel() >= kParallelMin)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T_len; ++t) {
+    parallel_for(B * T_len, s.numel() >= kParallelMin, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {  // r = b · T + t
+        const int64_t b = r / T_len, t = r % T_len;
         const T* cs = cs_all + t * half;
         const T* sn = sn_all + t * half;
         for (int64_t h = 0; h < H; ++h) {
@@ -84,6 +86,7 @@ struct RopeOp {
           }
         }
       }
+    });
   }
 
   static Tensor forward(Graph& g, const Tensor& x, int64_t pos0, double theta) {

@@ -10,6 +10,7 @@
 #include "ops/op_groups.h"
 #include "ops/ops.h"
 #include "ops/reference.h"
+#include "util/parallel.h"
 
 namespace titans::ops {
 
@@ -77,22 +78,23 @@ struct SoftmaxOp {
       using T = decltype(zero);
       const T* px = x.ptr<T>();
       T* py = out.ptr<T>();
-#pragma omp parallel for if (rows * D >= kParallelMin)
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* xr = px + i * D;
-        T* yr = py + i * D;
-        const T m = row_max(xr, D);
-        T s = 0;
+      parallel_for(rows, rows * D >= kParallelMin, [=](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* xr = px + i * D;
+          T* yr = py + i * D;
+          const T m = row_max(xr, D);
+          T s = 0;
 #pragma omp simd reduction(+ : s)
-        for (int64_t j = 0; j < D; ++j) {
-          const T e = fast_exp(xr[j] - m);
-          yr[j] = e;
-          s += e;
-        }
-        const T inv = T(1) / s;
+          for (int64_t j = 0; j < D; ++j) {
+            const T e = fast_exp(xr[j] - m);
+            yr[j] = e;
+            s += e;
+          }
+          const T inv = T(1) / s;
 #pragma omp simd
-        for (int64_t j = 0; j < D; ++j) yr[j] *= inv;
-      }
+          for (int64_t j = 0; j < D; ++j) yr[j] *= inv;
+        }
+      });
     });
     if (grad) g.record<SoftmaxOp>(out, {x});
     return out;
@@ -108,17 +110,18 @@ struct SoftmaxOp {
       const T* py = r.out.ptr<T>();
       const T* pgy = r.out.gptr<T>();
       T* pgx = x.gptr<T>();
-#pragma omp parallel for if (rows * D >= kParallelMin)
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* y = py + i * D;
-        const T* gy = pgy + i * D;
-        T* gx = pgx + i * D;
-        T dot = 0;
+      parallel_for(rows, rows * D >= kParallelMin, [=](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* y = py + i * D;
+          const T* gy = pgy + i * D;
+          T* gx = pgx + i * D;
+          T dot = 0;
 #pragma omp simd reduction(+ : dot)
-        for (int64_t j = 0; j < D; ++j) dot += gy[j] * y[j];
+          for (int64_t j = 0; j < D; ++j) dot += gy[j] * y[j];
 #pragma omp simd
-        for (int64_t j = 0; j < D; ++j) gx[j] += y[j] * (gy[j] - dot);
-      }
+          for (int64_t j = 0; j < D; ++j) gx[j] += y[j] * (gy[j] - dot);
+        }
+      });
     });
   }
 
@@ -189,9 +192,9 @@ struct CrossEntropyOp {
       const T* x = l.ptr<T>();
       T* lse = g.scratch<T>(N);
       lse_mem = lse;
-#pragma omp parallel for if (N * V >= kParallelMin)
-      for (int64_t i = 0; i < N; ++i)
-        lse[i] = t[i] == -1 ? T(0) : row_logsumexp(x + i * V, V);
+      parallel_for(N, N * V >= kParallelMin, [=](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) lse[i] = t[i] == -1 ? T(0) : row_logsumexp(x + i * V, V);
+      });
       // A serial, fixed-order sum over rows: the loss is bitwise reproducible.
       double total = 0;
       for (int64_t i = 0; i < N; ++i)
@@ -216,16 +219,17 @@ struct CrossEntropyOp {
       const T scale = *r.out.gptr<T>() / T(a.count);
       const T* x = l.ptr<T>();
       T* gl = l.gptr<T>();
-#pragma omp parallel for if (N * V >= kParallelMin)
-      for (int64_t i = 0; i < N; ++i) {
-        if (t[i] == -1) continue;
-        const T* xr = x + i * V;
-        T* gr = gl + i * V;
-        const T m = lse[i];
+      parallel_for(N, N * V >= kParallelMin, [=](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          if (t[i] == -1) continue;
+          const T* xr = x + i * V;
+          T* gr = gl + i * V;
+          const T m = lse[i];
 #pragma omp simd
-        for (int64_t j = 0; j < V; ++j) gr[j] += fast_exp(xr[j] - m) * scale;
-        gr[t[i]] -= scale;
-      }
+          for (int64_t j = 0; j < V; ++j) gr[j] += fast_exp(xr[j] - m) * scale;
+          gr[t[i]] -= scale;
+        }
+      });
     });
   }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "util/parallel.h"
+
 namespace titans {
 
 double global_grad_norm(const ParamStore& params) {
@@ -41,14 +43,16 @@ double AdamW::step(double lr) {
       T* w = p.tensor.ptr<T>();
       const T* g = p.tensor.gptr<T>();
       const int64_t n = p.tensor.numel();
-#pragma omp parallel for simd if (n >= 65536)
-      for (int64_t i = 0; i < n; ++i) {
-        const double gi = double(g[i]) * clip;
-        m[i] = cfg_.beta1 * m[i] + (1 - cfg_.beta1) * gi;
-        v[i] = cfg_.beta2 * v[i] + (1 - cfg_.beta2) * gi * gi;
-        const double update = (m[i] / bc1) / (std::sqrt(v[i] / bc2) + cfg_.eps);
-        w[i] = T(double(w[i]) - decay * double(w[i]) - plr * update);
-      }
+      parallel_for(n, n >= 65536, [=, cfg = cfg_](int64_t i0, int64_t i1) {
+#pragma omp simd
+        for (int64_t i = i0; i < i1; ++i) {
+          const double gi = double(g[i]) * clip;
+          m[i] = cfg.beta1 * m[i] + (1 - cfg.beta1) * gi;
+          v[i] = cfg.beta2 * v[i] + (1 - cfg.beta2) * gi * gi;
+          const double update = (m[i] / bc1) / (std::sqrt(v[i] / bc2) + cfg.eps);
+          w[i] = T(double(w[i]) - decay * double(w[i]) - plr * update);
+        }
+      });
     });
   }
   return norm;

@@ -6,23 +6,26 @@
 
 namespace titans {
 
-void ParamStore::FreeDeleter::operator()(void* p) const { std::free(p); }
+ParamStore::~ParamStore() {
+  for (void* p : buffers_) backend_.deallocate(p);
+}
 
 Tensor ParamStore::add(const std::string& name, const Shape& shape, ParamOptions options) {
   const size_t bytes = size_t(shape.numel()) * dtype_size(dtype_);
   const size_t padded = (bytes + 63) / 64 * 64 + 64;
-  char* mem = static_cast<char*>(std::aligned_alloc(64, 2 * padded));
+  char* mem = static_cast<char*>(backend_.allocate(2 * padded));
   if (!mem) throw std::bad_alloc();
-  std::memset(mem, 0, 2 * padded);
-  buffers_.emplace_back(mem);
+  backend_.zero(mem, 2 * padded);
+  buffers_.push_back(mem);
   Tensor t = wrap(mem, shape, dtype_, mem + padded);
+  t.device = backend_.device();
   params_.push_back(Parameter{name, t, options});
   return t;
 }
 
 void ParamStore::zero_grad() {
   for (const Parameter& p : params_)
-    std::memset(p.tensor.grad, 0, size_t(p.tensor.numel()) * dtype_size(dtype_));
+    backend_.zero(p.tensor.grad, size_t(p.tensor.numel()) * dtype_size(dtype_));
 }
 
 int64_t ParamStore::numel() const {

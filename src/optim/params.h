@@ -3,7 +3,6 @@
 // parameter is added, and live as long as the store.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,9 +24,11 @@ struct Parameter {
 
 class ParamStore {
  public:
-  explicit ParamStore(DType dtype = DType::f32) : dtype_(dtype) {}
+  explicit ParamStore(DType dtype = DType::f32, Backend& backend = cpu_backend())
+      : dtype_(dtype), backend_(backend) {}
   ParamStore(const ParamStore&) = delete;
   ParamStore& operator=(const ParamStore&) = delete;
+  ~ParamStore();
 
   // A new zero-initialised parameter (gradient zeroed too).
   Tensor add(const std::string& name, const Shape& shape, ParamOptions options = {});
@@ -38,12 +39,10 @@ class ParamStore {
   int64_t numel() const;  // number of scalar parameters
 
  private:
-  struct FreeDeleter {
-    void operator()(void* p) const;
-  };
   DType dtype_;
+  Backend& backend_;
   std::vector<Parameter> params_;
-  std::vector<std::unique_ptr<void, FreeDeleter>> buffers_;
+  std::vector<void*> buffers_;  // one per parameter: data then gradient
 };
 
 // Initialisers (deterministic given the generator's state).

@@ -10,19 +10,19 @@ constexpr size_t kAlign = 64;
 size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
-Arena::Arena(size_t initial_bytes) {
+Arena::Arena(size_t initial_bytes, Backend& backend) : backend_(backend) {
   blocks_.reserve(64);
   add_block(initial_bytes);
 }
 
 Arena::~Arena() {
-  for (Block& b : blocks_) std::free(b.base);
+  for (Block& b : blocks_) backend_.deallocate(b.base);
 }
 
 void Arena::add_block(size_t min_bytes) {
   size_t size = round_up(min_bytes);
   if (!blocks_.empty()) size = std::max(size, blocks_.back().size * 2);
-  char* p = static_cast<char*>(std::aligned_alloc(kAlign, size));
+  char* p = static_cast<char*>(backend_.allocate(size));
   if (!p) throw std::bad_alloc();
   blocks_.push_back(Block{p, size, 0});
   ++heap_blocks_;
@@ -45,7 +45,7 @@ void* Arena::alloc(size_t bytes) {
 void Arena::reset() {
   if (blocks_.size() > 1) {
     // Grown during this step: replace the blocks by one that holds the whole peak.
-    for (Block& b : blocks_) std::free(b.base);
+    for (Block& b : blocks_) backend_.deallocate(b.base);
     blocks_.clear();
     add_block(peak_total_ + peak_total_ / 8);
   }

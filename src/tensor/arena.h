@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "tensor/backend.h"
+
 namespace titans {
 
 class Arena {
  public:
-  explicit Arena(size_t initial_bytes = size_t(1) << 20);
+  explicit Arena(size_t initial_bytes = size_t(1) << 20, Backend& backend = cpu_backend());
   ~Arena();
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
@@ -24,6 +26,7 @@ class Arena {
 
   size_t used() const { return used_total_; }
   size_t capacity() const;
+  Backend& backend() const { return backend_; }
   // Heap blocks obtained since construction: stops growing once the arena has warmed up.
   int64_t heap_blocks() const { return heap_blocks_; }
 
@@ -34,6 +37,7 @@ class Arena {
     size_t used;
   };
   void add_block(size_t min_bytes);
+  Backend& backend_;
   std::vector<Block> blocks_;
   size_t used_total_ = 0;
   size_t peak_total_ = 0;

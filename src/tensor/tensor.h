@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "tensor/backend.h"
 #include "tensor/dtype.h"
 #include "tensor/shape.h"
 
@@ -19,6 +20,7 @@ struct Tensor {
   Shape shape;
   Strides strides;
   DType dtype = DType::f32;
+  Device device = Device::cpu;
 
   int ndim() const { return shape.ndim; }
   int64_t numel() const { return shape.numel(); }
