@@ -61,4 +61,9 @@ Tensor causal_conv1d(Graph& g, const Tensor& x, const Tensor& w);
 // x where mask == 0, `value` where mask != 0; mask i32 broadcastable to x.
 Tensor masked_fill(Graph& g, const Tensor& x, const Tensor& mask, double value);
 
+// ---- memory ops (ops/memory_ops.cpp)
+// x [..., b] → [..., b, b]: P[..., i, j] = Π_{k=j+1..i} x[..., k] for i ≥ j (1 on the diagonal), 0
+// above it — the in-chunk decay products of the Titans memory update (spec §4).
+Tensor tri_cumprod(Graph& g, const Tensor& x);
+
 }  // namespace titans::ops
