@@ -1,0 +1,287 @@
+// The chunked form of the Titans memory update (paper §3.2, Eq. 12–14; spec §4) as engine ops.
+// Per chunk, everything is a matmul: the key path at the chunk-start weights and its backward give
+// the inner gradients as outer products u_j^l = δ_j^l (a_j^{l−1})ᵀ; the in-chunk momentum/forgetting
+// recurrences fold into coefficients a, e, f, n, G; per-token reads are b×b masked products.
+#include "memory/neural_memory.h"
+
+#include <cmath>
+
+#include "ops/ops.h"
+
+namespace titans {
+
+using namespace ops;
+
+namespace {
+
+constexpr double kGeluC = 0.7978845608028654;  // √(2/π)
+constexpr double kGeluA = 0.044715;
+
+void init_uniform(const Tensor& t, Rng& rng, double bound) {
+  dispatch_float(t.dtype, [&](auto zero) {
+    using T = decltype(zero);
+    for (int64_t i = 0; i < t.numel(); ++i) t.ptr<T>()[i] = T(bound * (2.0 * rng.uniform() - 1.0));
+  });
+}
+
+Tensor scalar(Graph& g, double v, DType dt) {
+  Tensor t = g.new_tensor(Shape{}, dt, false);
+  dispatch_float(dt, [&](auto zero) { *t.ptr<decltype(zero)>() = decltype(zero)(v); });
+  return t;
+}
+
+// x [..., in] · Wᵀ with W [out, in] (PyTorch Linear layout).
+Tensor linear(Graph& g, const Tensor& x, const Tensor& w) { return matmul(g, x, transpose(g, w, 0, 1)); }
+
+Tensor tr(Graph& g, const Tensor& x) { return transpose(g, x, -2, -1); }
+
+// Concatenation of any number of parts (concat takes at most kMaxOpInputs at a time).
+Tensor concat_all(Graph& g, std::vector<Tensor> parts, int axis) {
+  while (parts.size() > 1) {
+    std::vector<Tensor> next;
+    for (size_t i = 0; i < parts.size(); i += 4) {
+      const size_t n = std::min<size_t>(4, parts.size() - i);
+      if (n == 1) next.push_back(parts[i]);
+      else if (n == 2) next.push_back(concat(g, {parts[i], parts[i + 1]}, axis));
+      else if (n == 3) next.push_back(concat(g, {parts[i], parts[i + 1], parts[i + 2]}, axis));
+      else next.push_back(concat(g, {parts[i], parts[i + 1], parts[i + 2], parts[i + 3]}, axis));
+    }
+    parts = std::move(next);
+  }
+  return parts[0];
+}
+
+// [B, H, n, ...] a, then b along axis 2 (either may be empty/undefined).
+Tensor append(Graph& g, const Tensor& a, const Tensor& b) {
+  if (!a.data || a.shape[2] == 0) return b;
+  return concat(g, {a, b}, 2);
+}
+
+}  // namespace
+
+NeuralMemory::NeuralMemory(const NeuralMemoryConfig& cfg, ParamStore& store, Rng& rng,
+                           const std::string& prefix)
+    : cfg_(cfg), dtype_(store.dtype()) {
+  TITANS_CHECK(cfg.validate().ok(), "NeuralMemory: invalid config (call validate() first)");
+  const int64_t D = cfg.d_model, H = cfg.n_heads, HD = cfg.inner_dim(), K = cfg.conv_kernel;
+  const ParamOptions no_decay{false, 1.0};
+  const auto lin = [&](const char* name, int64_t out, int64_t in) {
+    Tensor t = store.add(prefix + name, Shape{out, in});
+    init_uniform(t, rng, 1.0 / std::sqrt(double(in)));
+    return t;
+  };
+  p_.w_q = lin("w_q", HD, D);
+  p_.w_k = lin("w_k", HD, D);
+  p_.w_v = lin("w_v", HD, D);
+  p_.conv_q = lin("conv_q", HD, K);
+  p_.conv_k = lin("conv_k", HD, K);
+  p_.conv_v = lin("conv_v", HD, K);
+  Tensor* gw[3] = {&p_.w_theta, &p_.w_eta, &p_.w_alpha};
+  Tensor* gb[3] = {&p_.b_theta, &p_.b_eta, &p_.b_alpha};
+  const char* gname[3] = {"theta", "eta", "alpha"};
+  const double ginit[3] = {cfg.theta_init, cfg.eta_init, cfg.alpha_init};
+  for (int i = 0; i < 3; ++i) {
+    *gw[i] = lin((std::string("w_") + gname[i]).c_str(), H, D);
+    *gb[i] = store.add(prefix + "b_" + gname[i], Shape{H}, no_decay);
+    init_constant(*gb[i], std::log(ginit[i] / (1.0 - ginit[i])));  // sigmoid(b) = init value
+  }
+  int l = 1;
+  for (auto [o, i] : cfg.layer_shapes()) {
+    Tensor w = store.add(prefix + "mem_w0." + std::to_string(l++), Shape{H, o, i});
+    init_normal(w, rng, 1.0 / std::sqrt(double(i)));
+    p_.mem_w0.push_back(w);
+  }
+  p_.w_gate = lin("w_gate", HD, D);
+  p_.norm_out = store.add(prefix + "norm_out", Shape{HD}, no_decay);
+  init_constant(p_.norm_out, 1.0);
+  p_.w_out = lin("w_out", D, HD);
+}
+
+std::vector<std::pair<std::string, Tensor>> NeuralMemory::named_params() const {
+  std::vector<std::pair<std::string, Tensor>> v = {
+      {"w_q", p_.w_q},         {"w_k", p_.w_k},         {"w_v", p_.w_v},
+      {"conv_q", p_.conv_q},   {"conv_k", p_.conv_k},   {"conv_v", p_.conv_v},
+      {"w_theta", p_.w_theta}, {"b_theta", p_.b_theta}, {"w_eta", p_.w_eta},
+      {"b_eta", p_.b_eta},     {"w_alpha", p_.w_alpha}, {"b_alpha", p_.b_alpha}};
+  for (size_t l = 0; l < p_.mem_w0.size(); ++l)
+    v.push_back({"mem_w0." + std::to_string(l + 1), p_.mem_w0[l]});
+  v.push_back({"w_gate", p_.w_gate});
+  v.push_back({"norm_out", p_.norm_out});
+  v.push_back({"w_out", p_.w_out});
+  return v;
+}
+
+MemoryState NeuralMemory::initial_state(Graph& g, int64_t B) const {
+  MemoryState st;
+  const Tensor zero_b = g.zeros(Shape{B, 1, 1, 1}, dtype_, false);
+  for (const Tensor& w0 : p_.mem_w0) {
+    st.w.push_back(add(g, zero_b, w0));  // W_0 broadcast over the batch, gradient to the parameter
+    st.s.push_back(g.zeros(Shape{B, w0.shape[0], w0.shape[1], w0.shape[2]}, dtype_, false));
+  }
+  const Shape tail{B, cfg_.conv_kernel - 1, cfg_.inner_dim()};
+  st.tail_q = g.zeros(tail, dtype_, false);
+  st.tail_k = g.zeros(tail, dtype_, false);
+  st.tail_v = g.zeros(tail, dtype_, false);
+  return st;
+}
+
+namespace {
+
+// φ of the memory MLP and its derivative, written with engine ops so it is differentiable again
+// (outer gradients flow through the inner backward, spec §7).
+Tensor phi(Graph& g, const Tensor& z, MemoryActivation act) {
+  return act == MemoryActivation::gelu ? gelu(g, z) : silu(g, z);
+}
+
+Tensor phi_prime(Graph& g, const Tensor& z, MemoryActivation act) {
+  const Tensor one = scalar(g, 1.0, z.dtype);
+  if (act == MemoryActivation::silu) {  // s (1 + z (1 − s))
+    const Tensor s = sigmoid(g, z);
+    return mul(g, s, add(g, one, mul(g, z, sub(g, one, s))));
+  }
+  // GELU (tanh form) with tanh(u) = 2σ(2u) − 1: φ' = s + 2c z s (1 − s)(1 + 3A z²), s = σ(2u).
+  const Tensor z2 = mul(g, z, z);
+  const Tensor u = scale(g, add(g, z, scale(g, mul(g, z2, z), kGeluA)), 2.0 * kGeluC);
+  const Tensor s = sigmoid(g, u);
+  const Tensor t = mul(g, mul(g, z, mul(g, s, sub(g, one, s))), add(g, one, scale(g, z2, 3 * kGeluA)));
+  return add(g, s, scale(g, t, 2.0 * kGeluC));
+}
+
+// [B, H, 1] slice of a [B, H, b] row at index i, as [B, H, 1, 1].
+Tensor at4(Graph& g, const Tensor& v, int64_t i) {
+  const Tensor s = slice(g, v, 2, i, i + 1);
+  return reshape(g, s, Shape{s.shape[0], s.shape[1], 1, 1});
+}
+
+}  // namespace
+
+Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* state) const {
+  const NeuralMemoryConfig& c = cfg_;
+  if (x.ndim() != 3 || x.shape[2] != c.d_model)
+    return Status::error("memory: x must be [B, T, d_model], got " + x.shape.str());
+  if (x.dtype != dtype_) return Status::error("memory: x dtype differs from the parameters'");
+  const int64_t B = x.shape[0], T = x.shape[1], H = c.n_heads, d = c.dh(), HD = c.inner_dim();
+  const int64_t K = c.conv_kernel, b = c.chunk;
+  const int L = c.depth;
+  MemoryState local;
+  MemoryState& st = state ? *state : local;
+  if (!st.started()) st = initial_state(g, B);
+  else if (st.w[0].shape[0] != B) return Status::error("memory: state batch differs from x's");
+  if (T == 0) return g.zeros(Shape{B, 0, c.d_model}, dtype_, false);
+  const DType dt = dtype_;
+  const Tensor one = scalar(g, 1.0, dt);
+
+  // Spec §2: projections, causal depthwise conv continued from the carried tails, SiLU, heads.
+  const auto stream = [&](const Tensor& w, const Tensor& conv, Tensor& tail, bool normalise) {
+    Tensor full = linear(g, x, w);  // [B, T, HD]
+    if (K > 1) full = concat(g, {tail, full}, 1);
+    const Tensor y = slice(g, causal_conv1d(g, full, conv), 1, K - 1, K - 1 + T);
+    if (K > 1) tail = slice(g, full, 1, T, T + K - 1);
+    Tensor f = reshape(g, silu(g, y), Shape{B, T, H, d});
+    if (normalise) f = l2norm(g, f, c.l2_eps);
+    return contiguous(g, transpose(g, f, 1, 2));  // [B, H, T, d]
+  };
+  Tensor q = stream(p_.w_q, p_.conv_q, st.tail_q, true);
+  Tensor k = stream(p_.w_k, p_.conv_k, st.tail_k, true);
+  Tensor v = stream(p_.w_v, p_.conv_v, st.tail_v, false);
+  // Gates (§3.2 "functions of tokens"): θ = theta_max σ(w_θ·x + b_θ), η, α likewise or 0 if disabled.
+  const auto gate = [&](const Tensor& w, const Tensor& bias, bool on, double mult) {
+    if (!on) return g.zeros(Shape{B, H, T}, dt, false);
+    const Tensor s = sigmoid(g, add(g, linear(g, x, w), bias));  // [B, T, H]
+    return contiguous(g, transpose(g, mult == 1.0 ? s : scale(g, s, mult), 1, 2));
+  };
+  Tensor theta = gate(p_.w_theta, p_.b_theta, true, c.theta_max);
+  Tensor eta = gate(p_.w_eta, p_.b_eta, c.momentum, 1.0);
+  Tensor alpha = gate(p_.w_alpha, p_.b_alpha, c.decay, 1.0);
+
+  // Chunk boundaries are global: the pending tokens of the unfinished chunk are prepended and their
+  // reads recomputed and dropped (simple; costs up to b−1 recomputed tokens per call).
+  const int64_t np = st.pending();
+  if (np > 0) q = concat(g, {g.zeros(Shape{B, H, np, d}, dt, false), q}, 2);
+  k = append(g, st.pend_k, k);
+  v = append(g, st.pend_v, v);
+  theta = append(g, st.pend_theta, theta);
+  eta = append(g, st.pend_eta, eta);
+  alpha = append(g, st.pend_alpha, alpha);
+  const int64_t N = np + T, nc = (N + b - 1) / b, pad = nc * b - N;
+  if (pad > 0) {  // zero tokens after the last real one: they reach no real output
+    const Tensor z4 = g.zeros(Shape{B, H, pad, d}, dt, false), z3 = g.zeros(Shape{B, H, pad}, dt, false);
+    q = concat(g, {q, z4}, 2), k = concat(g, {k, z4}, 2), v = concat(g, {v, z4}, 2);
+    theta = concat(g, {theta, z3}, 2), eta = concat(g, {eta, z3}, 2), alpha = concat(g, {alpha, z3}, 2);
+  }
+
+  std::vector<Tensor> W0 = st.w, S0 = st.s, ys;
+  for (int64_t ci = 0; ci < nc; ++ci) {
+    const int64_t t0 = ci * b, t1 = t0 + b;
+    const Tensor kk = slice(g, k, 2, t0, t1), vv = slice(g, v, 2, t0, t1), qq = slice(g, q, 2, t0, t1);
+    const Tensor th = slice(g, theta, 2, t0, t1), et = slice(g, eta, 2, t0, t1);
+    const Tensor gam = sub(g, one, slice(g, alpha, 2, t0, t1));  // γ = 1 − α
+    // Coefficients (spec §4), products of numbers in [0, 1] only: P(η)_ij = Π_{k=j+1..i} η_k,
+    // e_i = Π_{k≤i} η_k, a_i = Π_{k≤i} γ_k, n_ij = θ_j P(η)_ij, and f, G from their recurrences
+    // f_i = γ_i f_{i−1} + e_i, G_ij = γ_i G_{i−1,j} + n_ij unrolled as f = Γ e, G = Γ n, Γ = P(γ).
+    const Tensor Pe = tri_cumprod(g, et), Gam = tri_cumprod(g, gam);
+    const Tensor e = mul(g, slice(g, Pe, 3, 0, 1), at4(g, et, 0));   // [B, H, b, 1]
+    const Tensor a = mul(g, slice(g, Gam, 3, 0, 1), at4(g, gam, 0));  // [B, H, b, 1]
+    const Tensor n = mul(g, Pe, reshape(g, th, Shape{B, H, 1, b}));   // [B, H, b, b]
+    const Tensor f = matmul(g, Gam, e);
+    const Tensor G = matmul(g, Gam, n);
+
+    // Key path at the chunk-start weights and its backward from 2 (M_0(k_j) − v_j) (Eq. 12, no ½).
+    std::vector<Tensor> acts, zs, deltas(static_cast<size_t>(L));
+    Tensor h = kk;
+    for (int l = 0; l < L; ++l) {
+      acts.push_back(h);
+      const Tensor z = matmul(g, h, tr(g, W0[l]));
+      zs.push_back(z);
+      h = l < L - 1 ? phi(g, z, c.activation) : z;
+    }
+    Tensor delta = scale(g, sub(g, c.residual ? add(g, h, kk) : h, vv), 2.0);
+    for (int l = L - 1; l >= 0; --l) {
+      deltas[l] = delta;
+      if (l > 0) delta = mul(g, matmul(g, delta, W0[l]), phi_prime(g, zs[l - 1], c.activation));
+    }
+    // Reads after the write (spec §5): W_i h_i = a_i W_0 h_i + f_i S_0 h_i − Σ_{j≤i} G_ij (a_j·h_i) δ_j.
+    h = qq;
+    for (int l = 0; l < L; ++l) {
+      const Tensor scores = mul(g, matmul(g, h, tr(g, acts[l])), G);
+      const Tensor o = sub(g, add(g, mul(g, a, matmul(g, h, tr(g, W0[l]))),
+                                  mul(g, f, matmul(g, h, tr(g, S0[l])))),
+                           matmul(g, scores, deltas[l]));
+      h = l < L - 1 ? phi(g, o, c.activation) : o;
+    }
+    ys.push_back(c.residual ? add(g, h, qq) : h);
+
+    if (ci < nc - 1 || pad == 0) {  // a full chunk: the chunk-end state starts the next one
+      const Tensor Gb = tr(g, slice(g, G, 2, b - 1, b)), nb = tr(g, slice(g, n, 2, b - 1, b));  // [B,H,b,1]
+      const Tensor ab = slice(g, a, 2, b - 1, b), eb = slice(g, e, 2, b - 1, b), fb = slice(g, f, 2, b - 1, b);
+      for (int l = 0; l < L; ++l) {
+        const Tensor sumG = matmul(g, tr(g, mul(g, deltas[l], Gb)), acts[l]);  // Σ_j G_bj δ_j a_jᵀ
+        const Tensor sumN = matmul(g, tr(g, mul(g, deltas[l], nb)), acts[l]);  // Σ_j n_bj δ_j a_jᵀ
+        const Tensor w_new = sub(g, add(g, mul(g, ab, W0[l]), mul(g, fb, S0[l])), sumG);
+        S0[l] = sub(g, mul(g, eb, S0[l]), sumN);
+        W0[l] = w_new;
+      }
+    }
+  }
+
+  // Output path (spec §5 [choice]): W_O (RMSNorm(y) ⊙ SiLU(W_G x)), RMS over all H·d_h features.
+  const Tensor y_all = slice(g, concat_all(g, ys, 2), 2, np, np + T);  // [B, H, T, d]
+  const Tensor y = reshape(g, transpose(g, y_all, 1, 2), Shape{B, T, HD});
+  const Tensor gated = mul(g, rmsnorm(g, y, p_.norm_out, c.rms_eps), silu(g, linear(g, x, p_.w_gate)));
+  const Tensor out = linear(g, gated, p_.w_out);
+
+  st.w = W0;
+  st.s = S0;
+  const int64_t start = pad > 0 ? (nc - 1) * b : nc * b;  // first token of the unfinished chunk
+  if (start < N) {
+    st.pend_k = slice(g, k, 2, start, N), st.pend_v = slice(g, v, 2, start, N);
+    st.pend_theta = slice(g, theta, 2, start, N), st.pend_eta = slice(g, eta, 2, start, N);
+    st.pend_alpha = slice(g, alpha, 2, start, N);
+  } else {
+    st.pend_k = st.pend_v = st.pend_theta = st.pend_eta = st.pend_alpha = Tensor{};
+  }
+  st.pos += T;
+  return out;
+}
+
+}  // namespace titans

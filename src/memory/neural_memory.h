@@ -1,0 +1,67 @@
+// NeuralMemory: the Titans neural long-term memory (LMM) composed of engine ops, so the graph's
+// autodiff gives its backward (outer gradients through every inner update, spec §7).
+// Spec: /work/shared/spec/neural-memory.md; parameter names, shapes and layouts are those of
+// reference/neural_memory.py (the PyTorch oracle).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autodiff/graph.h"
+#include "memory/memory_config.h"
+#include "optim/params.h"
+#include "util/rng.h"
+#include "util/status.h"
+
+namespace titans {
+
+// The streaming state of one memory (spec §6). Chunk boundaries are global (every `chunk` tokens
+// from the sequence start), so the state holds the chunk-start weights and momentum plus the pending
+// tokens of the unfinished chunk. Its tensors live in the arena of the Graph of the call that produced
+// them: carry a state only between calls on the same graph (before its reset()).
+struct MemoryState {
+  std::vector<Tensor> w, s;                  // per layer [B, H, out_l, in_l] at the chunk start
+  Tensor tail_q, tail_k, tail_v;             // [B, K−1, H·d_h] last pre-conv projections, oldest first
+  Tensor pend_k, pend_v;                     // [B, H, n, d_h] L2-normalised keys / values, n < chunk
+  Tensor pend_theta, pend_eta, pend_alpha;   // [B, H, n] their gates (θ scaled; η, α 0 if disabled)
+  int64_t pos = 0;                           // tokens consumed so far
+
+  bool started() const { return !w.empty(); }
+  int64_t pending() const { return pend_k.ndim() == 4 ? pend_k.shape[2] : 0; }
+};
+
+class NeuralMemory {
+ public:
+  struct Params {
+    Tensor w_q, w_k, w_v;              // [H·d_h, d_model], y = x Wᵀ
+    Tensor conv_q, conv_k, conv_v;     // [H·d_h, K], column K−1 = current token
+    Tensor w_theta, w_eta, w_alpha;    // [H, d_model]
+    Tensor b_theta, b_eta, b_alpha;    // [H]
+    std::vector<Tensor> mem_w0;        // l = 1..L: [H, out_l, in_l], W·a on column vectors
+    Tensor w_gate;                     // [H·d_h, d_model]
+    Tensor norm_out;                   // [H·d_h]
+    Tensor w_out;                      // [d_model, H·d_h]
+  };
+
+  // `cfg` must satisfy cfg.validate() (callers check it first). Parameters are added to `store`
+  // named prefix + the reference's name ("w_q", ..., "mem_w0.1", ...).
+  NeuralMemory(const NeuralMemoryConfig& cfg, ParamStore& store, Rng& rng, const std::string& prefix);
+
+  // x [B, T, d_model] → [B, T, d_model]. `state` (nullable) is read and replaced by the state after
+  // the last token; a state that has not started begins at the learned W_0.
+  Result<Tensor> forward(Graph& g, const Tensor& x, MemoryState* state) const;
+
+  const NeuralMemoryConfig& config() const { return cfg_; }
+  const Params& params() const { return p_; }
+  // (reference name, tensor) for every parameter, in store order.
+  std::vector<std::pair<std::string, Tensor>> named_params() const;
+
+ private:
+  MemoryState initial_state(Graph& g, int64_t batch) const;
+
+  NeuralMemoryConfig cfg_;
+  DType dtype_;
+  Params p_;
+};
+
+}  // namespace titans
