@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "autodiff/graph.h"
 #include "memory/memory_naive.h"
@@ -302,6 +304,51 @@ TEST(NeuralMemory, GradientMatchesFiniteDifferencesPiecesResidualDepth1) {
   c.activation = MemoryActivation::silu;
   check_gradients(c, {3, 6, 1});
 }
+
+// ---- the PyTorch oracle (reference/neural_memory.py sequential_memory) through committed golden data
+// written by reference/make_memory_golden.py: outputs and every gradient, float64.
+
+class MemoryGolden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(MemoryGolden, OutputsAndGradientsMatchPyTorch) {
+  const std::string path = std::string(TITANS_TEST_DATA_DIR) + "/memory_golden_" + GetParam() + ".json";
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << path;
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  const nlohmann::json& jc = doc["config"];
+  NeuralMemoryConfig c;
+  c.d_model = jc["d_model"], c.n_heads = jc["n_heads"], c.head_dim = jc["head_dim"];
+  c.depth = jc["depth"], c.expansion = jc["expansion"], c.residual = jc["residual"];
+  c.activation = jc["activation"] == "silu" ? MemoryActivation::silu : MemoryActivation::gelu;
+  c.conv_kernel = jc["conv_kernel"], c.chunk = jc["chunk"], c.theta_max = jc["theta_max"];
+  c.momentum = jc["momentum"], c.decay = jc["decay"], c.l2_eps = jc["l2_eps"], c.rms_eps = jc["rms_eps"];
+  Module m(c, DType::f64);
+  for (auto& [name, t] : m.mem->named_params()) {
+    const nlohmann::json& jp = doc["params"][name];
+    ASSERT_EQ(jp["shape"].size(), size_t(t.ndim())) << name;
+    for (int i = 0; i < t.ndim(); ++i) ASSERT_EQ(int64_t(jp["shape"][size_t(i)]), t.shape[i]) << name;
+    const std::vector<double> v = jp["data"];
+    std::copy(v.begin(), v.end(), t.ptr<double>());
+  }
+  const int64_t B = doc["B"], T = doc["T"];
+  const std::vector<double> x = doc["x"], w = doc["w"];
+  Graph g;
+  m.store->zero_grad();
+  const Tensor xt = make_input(g, x, Shape{B, T, c.d_model}, DType::f64, true);
+  Result<Tensor> out = m.mem->forward(g, xt, nullptr);
+  ASSERT_TRUE(out.ok());
+  g.backward(*out, w.data());
+  const auto rel = [](const std::vector<double>& a, const std::vector<double>& b) {
+    return max_abs_diff(a, b) / std::max(1.0, max_abs(b));
+  };
+  EXPECT_LT(rel(values(*out), doc["out"].get<std::vector<double>>()), 1e-8);
+  EXPECT_LT(rel(values(xt, true), doc["grad_x"].get<std::vector<double>>()), 1e-8);
+  for (auto& [name, t] : m.mem->named_params())
+    EXPECT_LT(rel(values(t, true), doc["grads"][name].get<std::vector<double>>()), 1e-8) << name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, MemoryGolden,
+                         ::testing::Values("depth2_gelu", "depth1_residual_silu", "depth3_nomomentum"));
 
 }  // namespace
 }  // namespace titans
