@@ -240,6 +240,38 @@ TEST(NeuralMemory, Causal) {
   }
 }
 
+// ---- spec §8: non-finite values are reported with their place, never silently carried on
+
+TEST(NeuralMemory, NonFiniteInputIsReportedWithPosition) {
+  const NeuralMemoryConfig c = tiny_config(2, 4);
+  Module m(c, DType::f64);
+  const int64_t T = 9;
+  std::vector<double> x = random_input(T * c.d_model, 3);
+  x[size_t(5 * c.d_model + 1)] = std::nan("");
+  Graph g;
+  MemoryState st;
+  Result<Tensor> first = m.mem->forward(g, make_input(g, x, Shape{1, 3, c.d_model}, DType::f64), &st);
+  ASSERT_TRUE(first.ok());
+  const Tensor rest = ops::slice(g, make_input(g, x, Shape{1, T, c.d_model}, DType::f64), 1, 3, T);
+  Result<Tensor> out = m.mem->forward(g, rest, &st);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.message().find("non-finite query: batch 0, head 0, position 5"), std::string::npos)
+      << out.message();
+  EXPECT_EQ(st.pos, 3);  // the state is left as it was
+}
+
+TEST(NeuralMemory, DivergenceIsReportedWithLayer) {
+  NeuralMemoryConfig c = tiny_config(4, 2);
+  c.theta_max = 1e6;
+  c.theta_init = 0.9;
+  Module m(c, DType::f64);
+  const int64_t T = 64;
+  Graph g;
+  Result<Tensor> out = m.mem->forward(g, make_input(g, random_input(T * 8, 3), Shape{1, T, 8}, DType::f64), nullptr);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.message().find("layer"), std::string::npos) << out.message();
+}
+
 // ---- float64 finite differences of L = Σ w ⊙ out w.r.t. x and every parameter (spec §7)
 
 void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pieces) {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "ops/ops.h"
+#include "tensor/index_iter.h"
 
 namespace titans {
 
@@ -153,6 +154,30 @@ Tensor at4(Graph& g, const Tensor& v, int64_t i) {
   return reshape(g, s, Shape{s.shape[0], s.shape[1], 1, 1});
 }
 
+// Spec §8: where the first non-finite value of t [B, H, n, ...] is (batch, head, index n), if any.
+bool find_nonfinite(const Tensor& t, int64_t where[3]) {
+  bool found = false;
+  dispatch_float(t.dtype, [&](auto zero) {
+    using T = decltype(zero);
+    for_each_index(t.shape, [&](const int64_t* idx, int64_t) {
+      if (found || std::isfinite(double(t.ptr<T>()[element_offset(t, idx)]))) return;
+      found = true;
+      for (int i = 0; i < 3; ++i) where[i] = i < t.ndim() ? idx[i] : 0;
+    });
+  });
+  return found;
+}
+
+// An error naming what, layer (0: none), batch, head and the global position (pos0 + index).
+Status check_finite(const Tensor& t, const char* what, int layer, int64_t pos0, bool fixed_pos = false) {
+  int64_t w[3];
+  if (!find_nonfinite(t, w)) return {};
+  const std::string at = layer > 0 ? "layer " + std::to_string(layer) + ", " : "";
+  return Status::error("memory: non-finite " + std::string(what) + ": " + at + "batch " +
+                       std::to_string(w[0]) + ", head " + std::to_string(w[1]) + ", position " +
+                       std::to_string(fixed_pos ? pos0 : pos0 + w[2]));
+}
+
 }  // namespace
 
 Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* state) const {
@@ -163,11 +188,13 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   const int64_t B = x.shape[0], T = x.shape[1], H = c.n_heads, d = c.dh(), HD = c.inner_dim();
   const int64_t K = c.conv_kernel, b = c.chunk;
   const int L = c.depth;
-  MemoryState local;
-  MemoryState& st = state ? *state : local;
+  MemoryState st = state ? *state : MemoryState{};  // committed to *state only on success
   if (!st.started()) st = initial_state(g, B);
   else if (st.w[0].shape[0] != B) return Status::error("memory: state batch differs from x's");
-  if (T == 0) return g.zeros(Shape{B, 0, c.d_model}, dtype_, false);
+  if (T == 0) {
+    if (state) *state = st;
+    return g.zeros(Shape{B, 0, c.d_model}, dtype_, false);
+  }
   const DType dt = dtype_;
   const Tensor one = scalar(g, 1.0, dt);
 
@@ -193,6 +220,13 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   Tensor theta = gate(p_.w_theta, p_.b_theta, true, c.theta_max);
   Tensor eta = gate(p_.w_eta, p_.b_eta, c.momentum, 1.0);
   Tensor alpha = gate(p_.w_alpha, p_.b_alpha, c.decay, 1.0);
+  const int64_t pos0 = st.pos;
+  {
+    const std::pair<const char*, const Tensor*> inputs[6] = {
+        {"query", &q}, {"key", &k}, {"value", &v}, {"gate", &theta}, {"gate", &eta}, {"gate", &alpha}};
+    for (auto [what, t] : inputs)
+      if (Status s = check_finite(*t, what, 0, pos0); !s.ok()) return s;
+  }
 
   // Chunk boundaries are global: the pending tokens of the unfinished chunk are prepended and their
   // reads recomputed and dropped (simple; costs up to b−1 recomputed tokens per call).
@@ -247,6 +281,9 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
       const Tensor o = sub(g, add(g, mul(g, a, matmul(g, h, tr(g, W0[l]))),
                                   mul(g, f, matmul(g, h, tr(g, S0[l])))),
                            matmul(g, scores, deltas[l]));
+      // In a chunk a bad key also reaches earlier reads (0·NaN in the masked product): the position
+      // reported is the first bad one of the chunk.
+      if (Status s = check_finite(o, "memory read", l + 1, pos0 - np + t0); !s.ok()) return s;
       h = l < L - 1 ? phi(g, o, c.activation) : o;
     }
     ys.push_back(c.residual ? add(g, h, qq) : h);
@@ -260,6 +297,8 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
         const Tensor w_new = sub(g, add(g, mul(g, ab, W0[l]), mul(g, fb, S0[l])), sumG);
         S0[l] = sub(g, mul(g, eb, S0[l]), sumN);
         W0[l] = w_new;
+        for (auto [what, t] : {std::pair{"memory weights", &W0[l]}, std::pair{"momentum", &S0[l]}})
+          if (Status s = check_finite(*t, what, l + 1, pos0 - np + t1 - 1, true); !s.ok()) return s;
       }
     }
   }
@@ -281,6 +320,7 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
     st.pend_k = st.pend_v = st.pend_theta = st.pend_eta = st.pend_alpha = Tensor{};
   }
   st.pos += T;
+  if (state) *state = st;
   return out;
 }
 

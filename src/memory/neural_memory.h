@@ -48,7 +48,8 @@ class NeuralMemory {
   NeuralMemory(const NeuralMemoryConfig& cfg, ParamStore& store, Rng& rng, const std::string& prefix);
 
   // x [B, T, d_model] → [B, T, d_model]. `state` (nullable) is read and replaced by the state after
-  // the last token; a state that has not started begins at the learned W_0.
+  // the last token; a state that has not started begins at the learned W_0. A non-finite value
+  // (spec §8) is an error naming what, layer, batch, head and position; `state` is then unchanged.
   Result<Tensor> forward(Graph& g, const Tensor& x, MemoryState* state) const;
 
   const NeuralMemoryConfig& config() const { return cfg_; }
