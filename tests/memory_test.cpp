@@ -240,6 +240,31 @@ TEST(NeuralMemory, Causal) {
   }
 }
 
+// ---- read without write (M*, spec §5): reproduces the write path's read-after-write y_T = M_T(q_T)
+
+TEST(NeuralMemory, ReadOnlyMatchesLastWrittenToken) {
+  for (int64_t T : {8, 7}) {  // chunk-aligned and not (pending tokens replayed)
+    for (int depth : {1, 3}) {
+      const NeuralMemoryConfig c = tiny_config(depth, 4);
+      Module m(c, DType::f64);
+      const int64_t B = 2, D = c.d_model;
+      Graph g;
+      const Tensor x = make_input(g, random_input(B * T * D, 8), Shape{B, T, D}, DType::f64);
+      MemoryState st;
+      ASSERT_TRUE(m.mem->forward(g, ops::slice(g, x, 1, 0, T - 1), &st).ok());
+      const Tensor tail_q = st.tail_q;
+      const std::vector<double> last = run(m, g, ops::slice(g, x, 1, T - 1, T), &st);
+      const MemoryState before = st;
+      Result<Tensor> r = m.mem->read_only(g, ops::slice(g, x, 1, T - 1, T), &st, &tail_q);
+      ASSERT_TRUE(r.ok()) << r.message();
+      EXPECT_LT(max_abs_diff(values(*r), last), 1e-12) << "T " << T << " depth " << depth;
+      EXPECT_EQ(st.pos, before.pos);
+      EXPECT_EQ(st.pending(), before.pending());
+      EXPECT_EQ(state_values(st), state_values(before));
+    }
+  }
+}
+
 // ---- spec §8: non-finite values are reported with their place, never silently carried on
 
 TEST(NeuralMemory, NonFiniteInputIsReportedWithPosition) {
@@ -274,10 +299,11 @@ TEST(NeuralMemory, DivergenceIsReportedWithLayer) {
 
 // ---- float64 finite differences of L = Σ w ⊙ out w.r.t. x and every parameter (spec §7)
 
-void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pieces) {
+// with_read: the loss also sees read_only (M*) of 3 tokens with the final state (pending replay).
+void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pieces, bool with_read) {
   Module m(c, DType::f64, 21);
-  const int64_t B = 2, T = 10, D = c.d_model;
-  std::vector<double> x = random_input(B * T * D, 9), w = random_input(B * T * D, 10);
+  const int64_t B = 2, T = 10, D = c.d_model, R = with_read ? 3 : 0;
+  std::vector<double> x = random_input(B * T * D, 9), w = random_input(B * (T + R) * D, 10);
   const auto loss = [&](Graph& g, const Tensor& xt, bool backward) {
     MemoryState st;
     std::vector<Tensor> outs;
@@ -287,6 +313,11 @@ void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pi
       EXPECT_TRUE(o.ok());
       outs.push_back(*o);
       t0 += n;
+    }
+    if (with_read) {
+      Result<Tensor> r = m.mem->read_only(g, ops::slice(g, xt, 1, 0, R), &st);
+      EXPECT_TRUE(r.ok());
+      outs.push_back(*r);
     }
     // One tensor, one backward: a second backward over the same tape would count the shared
     // earlier pieces twice.
@@ -327,14 +358,14 @@ void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pi
 }
 
 TEST(NeuralMemory, GradientMatchesFiniteDifferencesDepth2) {
-  check_gradients(tiny_config(2, 4), {10});
+  check_gradients(tiny_config(2, 4), {10}, false);
 }
 
-TEST(NeuralMemory, GradientMatchesFiniteDifferencesPiecesResidualDepth1) {
+TEST(NeuralMemory, GradientMatchesFiniteDifferencesPiecesAndReadResidualDepth1) {
   NeuralMemoryConfig c = tiny_config(1, 4);
   c.residual = true;
   c.activation = MemoryActivation::silu;
-  check_gradients(c, {3, 6, 1});
+  check_gradients(c, {3, 6, 1}, true);
 }
 
 // ---- the PyTorch oracle (reference/neural_memory.py sequential_memory) through committed golden data

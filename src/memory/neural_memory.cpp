@@ -178,6 +178,94 @@ Status check_finite(const Tensor& t, const char* what, int layer, int64_t pos0, 
                        std::to_string(fixed_pos ? pos0 : pos0 + w[2]));
 }
 
+// Spec §2 for one stream: projection, causal depthwise conv continued from `tail` (replaced by the
+// last K−1 pre-conv projections), SiLU, heads, optional L2-norm. x [B, T, D] → [B, H, T, d].
+Tensor project(Graph& g, const NeuralMemoryConfig& c, const Tensor& x, const Tensor& w,
+               const Tensor& conv, Tensor& tail, bool normalise) {
+  const int64_t B = x.shape[0], T = x.shape[1], K = c.conv_kernel;
+  Tensor full = linear(g, x, w);  // [B, T, HD]
+  if (K > 1) full = concat(g, {tail, full}, 1);
+  const Tensor y = slice(g, causal_conv1d(g, full, conv), 1, K - 1, K - 1 + T);
+  if (K > 1) tail = slice(g, full, 1, T, T + K - 1);
+  Tensor f = reshape(g, silu(g, y), Shape{B, T, c.n_heads, c.dh()});
+  if (normalise) f = l2norm(g, f, c.l2_eps);
+  return contiguous(g, transpose(g, f, 1, 2));
+}
+
+// Coefficients of one chunk (spec §4) from its gates θ, η, α [B, H, m]; products of numbers in
+// [0, 1] only: P(η)_ij = Π_{k=j+1..i} η_k, e_i = Π_{k≤i} η_k, a_i = Π_{k≤i} γ_k (γ = 1 − α),
+// n_ij = θ_j P(η)_ij, and f_i = γ_i f_{i−1} + e_i, G_ij = γ_i G_{i−1,j} + n_ij unrolled as f = Γ e,
+// G = Γ n with Γ = P(γ).
+struct Coeffs {
+  Tensor a, e, f;  // [B, H, m, 1]
+  Tensor n, G;     // [B, H, m, m], lower triangular
+};
+
+Coeffs coefficients(Graph& g, const Tensor& th, const Tensor& et, const Tensor& al) {
+  const int64_t B = th.shape[0], H = th.shape[1], m = th.shape[2];
+  const Tensor gam = sub(g, scalar(g, 1.0, th.dtype), al);
+  const Tensor Pe = tri_cumprod(g, et), Gam = tri_cumprod(g, gam);
+  Coeffs co;
+  co.e = mul(g, slice(g, Pe, 3, 0, 1), at4(g, et, 0));
+  co.a = mul(g, slice(g, Gam, 3, 0, 1), at4(g, gam, 0));
+  co.n = mul(g, Pe, reshape(g, th, Shape{B, H, 1, m}));
+  co.f = matmul(g, Gam, co.e);
+  co.G = matmul(g, Gam, co.n);
+  return co;
+}
+
+// The key path at the chunk-start weights W0 and its backward from 2 (M_0(k_j) − v_j) (Eq. 12, no ½):
+// the inner gradient of layer l at token j is the outer product δ_j^l (a_j^{l−1})ᵀ.
+struct KeyPath {
+  std::vector<Tensor> acts, deltas;  // per layer: [B, H, m, in_l], [B, H, m, out_l]
+};
+
+KeyPath key_path(Graph& g, const NeuralMemoryConfig& c, const std::vector<Tensor>& W0, const Tensor& k,
+                 const Tensor& v) {
+  const int L = c.depth;
+  KeyPath kp;
+  kp.deltas.resize(static_cast<size_t>(L));
+  std::vector<Tensor> zs;
+  Tensor h = k;
+  for (int l = 0; l < L; ++l) {
+    kp.acts.push_back(h);
+    zs.push_back(matmul(g, h, tr(g, W0[l])));
+    h = l < L - 1 ? phi(g, zs.back(), c.activation) : zs.back();
+  }
+  Tensor delta = scale(g, sub(g, c.residual ? add(g, h, k) : h, v), 2.0);
+  for (int l = L - 1; l >= 0; --l) {
+    kp.deltas[l] = delta;
+    if (l > 0) delta = mul(g, matmul(g, delta, W0[l]), phi_prime(g, zs[l - 1], c.activation));
+  }
+  return kp;
+}
+
+// (W, S) after local token i: W_i = a_i W_0 + f_i S_0 − Σ_j G_ij δ_j a_jᵀ, S_i = e_i S_0 − Σ_j n_ij δ_j a_jᵀ.
+Status advance(Graph& g, const Coeffs& co, const KeyPath& kp, int64_t i, std::vector<Tensor>& W,
+               std::vector<Tensor>& S, int64_t pos) {
+  const Tensor Gi = tr(g, slice(g, co.G, 2, i, i + 1)), ni = tr(g, slice(g, co.n, 2, i, i + 1));  // [B,H,m,1]
+  const Tensor ai = slice(g, co.a, 2, i, i + 1), ei = slice(g, co.e, 2, i, i + 1);
+  const Tensor fi = slice(g, co.f, 2, i, i + 1);
+  for (size_t l = 0; l < W.size(); ++l) {
+    const Tensor sumG = matmul(g, tr(g, mul(g, kp.deltas[l], Gi)), kp.acts[l]);
+    const Tensor sumN = matmul(g, tr(g, mul(g, kp.deltas[l], ni)), kp.acts[l]);
+    const Tensor w_new = sub(g, add(g, mul(g, ai, W[l]), mul(g, fi, S[l])), sumG);
+    S[l] = sub(g, mul(g, ei, S[l]), sumN);
+    W[l] = w_new;
+    for (auto [what, t] : {std::pair{"memory weights", &W[l]}, std::pair{"momentum", &S[l]}})
+      if (Status s = check_finite(*t, what, int(l) + 1, pos, true); !s.ok()) return s;
+  }
+  return {};
+}
+
+// Spec §5 [choice]: W_O (RMSNorm(y) ⊙ SiLU(W_G x)), RMS over all H·d_h features; y [B, H, T, d].
+Tensor output_path(Graph& g, const NeuralMemory::Params& p, const NeuralMemoryConfig& c,
+                   const Tensor& y_heads, const Tensor& x) {
+  const Tensor y = reshape(g, transpose(g, y_heads, 1, 2), Shape{x.shape[0], x.shape[1], c.inner_dim()});
+  const Tensor gated = mul(g, rmsnorm(g, y, p.norm_out, c.rms_eps), silu(g, linear(g, x, p.w_gate)));
+  return linear(g, gated, p.w_out);
+}
+
 }  // namespace
 
 Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* state) const {
@@ -185,8 +273,7 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   if (x.ndim() != 3 || x.shape[2] != c.d_model)
     return Status::error("memory: x must be [B, T, d_model], got " + x.shape.str());
   if (x.dtype != dtype_) return Status::error("memory: x dtype differs from the parameters'");
-  const int64_t B = x.shape[0], T = x.shape[1], H = c.n_heads, d = c.dh(), HD = c.inner_dim();
-  const int64_t K = c.conv_kernel, b = c.chunk;
+  const int64_t B = x.shape[0], T = x.shape[1], H = c.n_heads, d = c.dh(), b = c.chunk;
   const int L = c.depth;
   MemoryState st = state ? *state : MemoryState{};  // committed to *state only on success
   if (!st.started()) st = initial_state(g, B);
@@ -196,21 +283,10 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
     return g.zeros(Shape{B, 0, c.d_model}, dtype_, false);
   }
   const DType dt = dtype_;
-  const Tensor one = scalar(g, 1.0, dt);
 
-  // Spec §2: projections, causal depthwise conv continued from the carried tails, SiLU, heads.
-  const auto stream = [&](const Tensor& w, const Tensor& conv, Tensor& tail, bool normalise) {
-    Tensor full = linear(g, x, w);  // [B, T, HD]
-    if (K > 1) full = concat(g, {tail, full}, 1);
-    const Tensor y = slice(g, causal_conv1d(g, full, conv), 1, K - 1, K - 1 + T);
-    if (K > 1) tail = slice(g, full, 1, T, T + K - 1);
-    Tensor f = reshape(g, silu(g, y), Shape{B, T, H, d});
-    if (normalise) f = l2norm(g, f, c.l2_eps);
-    return contiguous(g, transpose(g, f, 1, 2));  // [B, H, T, d]
-  };
-  Tensor q = stream(p_.w_q, p_.conv_q, st.tail_q, true);
-  Tensor k = stream(p_.w_k, p_.conv_k, st.tail_k, true);
-  Tensor v = stream(p_.w_v, p_.conv_v, st.tail_v, false);
+  Tensor q = project(g, c, x, p_.w_q, p_.conv_q, st.tail_q, true);
+  Tensor k = project(g, c, x, p_.w_k, p_.conv_k, st.tail_k, true);
+  Tensor v = project(g, c, x, p_.w_v, p_.conv_v, st.tail_v, false);
   // Gates (§3.2 "functions of tokens"): θ = theta_max σ(w_θ·x + b_θ), η, α likewise or 0 if disabled.
   const auto gate = [&](const Tensor& w, const Tensor& bias, bool on, double mult) {
     if (!on) return g.zeros(Shape{B, H, T}, dt, false);
@@ -247,67 +323,29 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   std::vector<Tensor> W0 = st.w, S0 = st.s, ys;
   for (int64_t ci = 0; ci < nc; ++ci) {
     const int64_t t0 = ci * b, t1 = t0 + b;
-    const Tensor kk = slice(g, k, 2, t0, t1), vv = slice(g, v, 2, t0, t1), qq = slice(g, q, 2, t0, t1);
-    const Tensor th = slice(g, theta, 2, t0, t1), et = slice(g, eta, 2, t0, t1);
-    const Tensor gam = sub(g, one, slice(g, alpha, 2, t0, t1));  // γ = 1 − α
-    // Coefficients (spec §4), products of numbers in [0, 1] only: P(η)_ij = Π_{k=j+1..i} η_k,
-    // e_i = Π_{k≤i} η_k, a_i = Π_{k≤i} γ_k, n_ij = θ_j P(η)_ij, and f, G from their recurrences
-    // f_i = γ_i f_{i−1} + e_i, G_ij = γ_i G_{i−1,j} + n_ij unrolled as f = Γ e, G = Γ n, Γ = P(γ).
-    const Tensor Pe = tri_cumprod(g, et), Gam = tri_cumprod(g, gam);
-    const Tensor e = mul(g, slice(g, Pe, 3, 0, 1), at4(g, et, 0));   // [B, H, b, 1]
-    const Tensor a = mul(g, slice(g, Gam, 3, 0, 1), at4(g, gam, 0));  // [B, H, b, 1]
-    const Tensor n = mul(g, Pe, reshape(g, th, Shape{B, H, 1, b}));   // [B, H, b, b]
-    const Tensor f = matmul(g, Gam, e);
-    const Tensor G = matmul(g, Gam, n);
-
-    // Key path at the chunk-start weights and its backward from 2 (M_0(k_j) − v_j) (Eq. 12, no ½).
-    std::vector<Tensor> acts, zs, deltas(static_cast<size_t>(L));
-    Tensor h = kk;
+    const Tensor qq = slice(g, q, 2, t0, t1);
+    const Coeffs co = coefficients(g, slice(g, theta, 2, t0, t1), slice(g, eta, 2, t0, t1),
+                                   slice(g, alpha, 2, t0, t1));
+    const KeyPath kp = key_path(g, c, W0, slice(g, k, 2, t0, t1), slice(g, v, 2, t0, t1));
+    // Reads after the write (spec §5): W_i h_i = a_i W_0 h_i + f_i S_0 h_i − Σ_{j≤i} G_ij (a_j·h_i) δ_j,
+    // all i at once as a b×b masked product.
+    Tensor h = qq;
     for (int l = 0; l < L; ++l) {
-      acts.push_back(h);
-      const Tensor z = matmul(g, h, tr(g, W0[l]));
-      zs.push_back(z);
-      h = l < L - 1 ? phi(g, z, c.activation) : z;
-    }
-    Tensor delta = scale(g, sub(g, c.residual ? add(g, h, kk) : h, vv), 2.0);
-    for (int l = L - 1; l >= 0; --l) {
-      deltas[l] = delta;
-      if (l > 0) delta = mul(g, matmul(g, delta, W0[l]), phi_prime(g, zs[l - 1], c.activation));
-    }
-    // Reads after the write (spec §5): W_i h_i = a_i W_0 h_i + f_i S_0 h_i − Σ_{j≤i} G_ij (a_j·h_i) δ_j.
-    h = qq;
-    for (int l = 0; l < L; ++l) {
-      const Tensor scores = mul(g, matmul(g, h, tr(g, acts[l])), G);
-      const Tensor o = sub(g, add(g, mul(g, a, matmul(g, h, tr(g, W0[l]))),
-                                  mul(g, f, matmul(g, h, tr(g, S0[l])))),
-                           matmul(g, scores, deltas[l]));
+      const Tensor scores = mul(g, matmul(g, h, tr(g, kp.acts[l])), co.G);
+      const Tensor o = sub(g, add(g, mul(g, co.a, matmul(g, h, tr(g, W0[l]))),
+                                  mul(g, co.f, matmul(g, h, tr(g, S0[l])))),
+                           matmul(g, scores, kp.deltas[l]));
       // In a chunk a bad key also reaches earlier reads (0·NaN in the masked product): the position
       // reported is the first bad one of the chunk.
       if (Status s = check_finite(o, "memory read", l + 1, pos0 - np + t0); !s.ok()) return s;
       h = l < L - 1 ? phi(g, o, c.activation) : o;
     }
     ys.push_back(c.residual ? add(g, h, qq) : h);
-
-    if (ci < nc - 1 || pad == 0) {  // a full chunk: the chunk-end state starts the next one
-      const Tensor Gb = tr(g, slice(g, G, 2, b - 1, b)), nb = tr(g, slice(g, n, 2, b - 1, b));  // [B,H,b,1]
-      const Tensor ab = slice(g, a, 2, b - 1, b), eb = slice(g, e, 2, b - 1, b), fb = slice(g, f, 2, b - 1, b);
-      for (int l = 0; l < L; ++l) {
-        const Tensor sumG = matmul(g, tr(g, mul(g, deltas[l], Gb)), acts[l]);  // Σ_j G_bj δ_j a_jᵀ
-        const Tensor sumN = matmul(g, tr(g, mul(g, deltas[l], nb)), acts[l]);  // Σ_j n_bj δ_j a_jᵀ
-        const Tensor w_new = sub(g, add(g, mul(g, ab, W0[l]), mul(g, fb, S0[l])), sumG);
-        S0[l] = sub(g, mul(g, eb, S0[l]), sumN);
-        W0[l] = w_new;
-        for (auto [what, t] : {std::pair{"memory weights", &W0[l]}, std::pair{"momentum", &S0[l]}})
-          if (Status s = check_finite(*t, what, l + 1, pos0 - np + t1 - 1, true); !s.ok()) return s;
-      }
+    if (ci < nc - 1 || pad == 0) {  // a full chunk: its end state starts the next one
+      if (Status s = advance(g, co, kp, b - 1, W0, S0, pos0 - np + t1 - 1); !s.ok()) return s;
     }
   }
-
-  // Output path (spec §5 [choice]): W_O (RMSNorm(y) ⊙ SiLU(W_G x)), RMS over all H·d_h features.
-  const Tensor y_all = slice(g, concat_all(g, ys, 2), 2, np, np + T);  // [B, H, T, d]
-  const Tensor y = reshape(g, transpose(g, y_all, 1, 2), Shape{B, T, HD});
-  const Tensor gated = mul(g, rmsnorm(g, y, p_.norm_out, c.rms_eps), silu(g, linear(g, x, p_.w_gate)));
-  const Tensor out = linear(g, gated, p_.w_out);
+  const Tensor out = output_path(g, p_, c, slice(g, concat_all(g, ys, 2), 2, np, np + T), x);
 
   st.w = W0;
   st.s = S0;
@@ -322,6 +360,38 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   st.pos += T;
   if (state) *state = st;
   return out;
+}
+
+Result<Tensor> NeuralMemory::read_only(Graph& g, const Tensor& q_input, const MemoryState* state,
+                                       const Tensor* q_tail) const {
+  const NeuralMemoryConfig& c = cfg_;
+  if (q_input.ndim() != 3 || q_input.shape[2] != c.d_model)
+    return Status::error("memory: q_input must be [B, T, d_model], got " + q_input.shape.str());
+  if (q_input.dtype != dtype_) return Status::error("memory: q_input dtype differs from the parameters'");
+  const int64_t B = q_input.shape[0], T = q_input.shape[1];
+  const MemoryState st = state && state->started() ? *state : initial_state(g, B);
+  if (st.w[0].shape[0] != B) return Status::error("memory: state batch differs from q_input's");
+  const Shape tail_shape{B, c.conv_kernel - 1, c.inner_dim()};
+  if (q_tail && q_tail->shape != tail_shape)
+    return Status::error("memory: q_tail must be " + tail_shape.str() + ", got " + q_tail->shape.str());
+  if (T == 0) return g.zeros(Shape{B, 0, c.d_model}, dtype_, false);
+  // The current weights: the chunk-start state advanced over the pending tokens.
+  std::vector<Tensor> W = st.w, S = st.s;
+  if (const int64_t np = st.pending(); np > 0) {
+    const Coeffs co = coefficients(g, st.pend_theta, st.pend_eta, st.pend_alpha);
+    const KeyPath kp = key_path(g, c, W, st.pend_k, st.pend_v);
+    if (Status s = advance(g, co, kp, np - 1, W, S, st.pos - 1); !s.ok()) return s;
+  }
+  Tensor tail = q_tail ? *q_tail : g.zeros(tail_shape, dtype_, false);
+  const Tensor q = project(g, c, q_input, p_.w_q, p_.conv_q, tail, true);  // [B, H, T, d]
+  if (Status s = check_finite(q, "query", 0, 0); !s.ok()) return s;
+  Tensor h = q;
+  for (int l = 0; l < c.depth; ++l) {  // every token reads the same weights: plain batched matmuls
+    h = matmul(g, h, tr(g, W[size_t(l)]));
+    if (Status s = check_finite(h, "memory read", l + 1, 0); !s.ok()) return s;
+    if (l < c.depth - 1) h = phi(g, h, c.activation);
+  }
+  return output_path(g, p_, c, c.residual ? add(g, h, q) : h, q_input);
 }
 
 }  // namespace titans

@@ -52,6 +52,14 @@ class NeuralMemory {
   // (spec §8) is an error naming what, layer, batch, head and position; `state` is then unchanged.
   Result<Tensor> forward(Graph& g, const Tensor& x, MemoryState* state) const;
 
+  // M*(q) (spec §5; MAC's retrieval, paper Eq. 21): every token of q_input [B, T, d_model] reads the
+  // memory's current weights (after all tokens `state` received; null: the learned W_0) through the
+  // query path and the output path, without writing; the state is not changed. q_tail [B, K−1, H·d_h]
+  // is the read stream's conv history (pre-conv projections, oldest first); null: zeros [choice, as
+  // the reference's read_only].
+  Result<Tensor> read_only(Graph& g, const Tensor& q_input, const MemoryState* state,
+                           const Tensor* q_tail = nullptr) const;
+
   const NeuralMemoryConfig& config() const { return cfg_; }
   const Params& params() const { return p_; }
   // (reference name, tensor) for every parameter, in store order.
