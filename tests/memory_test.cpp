@@ -215,6 +215,29 @@ TEST(NeuralMemory, ChunkingChangesOutputs) {
   EXPECT_GT(max_abs_diff(outs[0], outs[1]), 1e-6);
 }
 
+// A state copied out of a graph survives that graph's reset(): two graphs used in turn.
+TEST(NeuralMemory, StateCarriedAcrossGraphResets) {
+  const NeuralMemoryConfig c = tiny_config(2, 4);
+  Module m(c, DType::f64);
+  const int64_t B = 1, T = 11, D = c.d_model;
+  const std::vector<double> x = random_input(B * T * D, 6);
+  Graph g0;
+  const std::vector<double> want = run(m, g0, make_input(g0, x, Shape{B, T, D}, DType::f64));
+  Graph graphs[2];
+  MemoryState st;
+  std::vector<double> got;
+  for (int64_t t = 0; t < T; ++t) {
+    Graph& g = graphs[t % 2];
+    g.reset();
+    st = copy_state(g, st);  // out of the other graph, which is reset next
+    const Tensor xt = make_input(g, std::vector<double>(x.begin() + t * D, x.begin() + (t + 1) * D),
+                                 Shape{B, 1, D}, DType::f64);
+    const std::vector<double> o = run(m, g, xt, &st);
+    got.insert(got.end(), o.begin(), o.end());
+  }
+  EXPECT_LT(max_abs_diff(got, want), 1e-10);
+}
+
 // ---- causality: perturbing token j leaves outputs < j unchanged, changes output j
 
 TEST(NeuralMemory, Causal) {

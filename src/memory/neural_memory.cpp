@@ -112,6 +112,26 @@ std::vector<std::pair<std::string, Tensor>> NeuralMemory::named_params() const {
   return v;
 }
 
+MemoryState copy_state(Graph& g, const MemoryState& s) {
+  const auto copy = [&](const Tensor& t) {
+    if (t.ndim() == 0) return Tensor{};
+    Tensor c = g.new_tensor(t.shape, t.dtype, false);
+    dispatch_float(t.dtype, [&](auto zero) {
+      using T = decltype(zero);
+      for_each_index(t.shape, [&](const int64_t* idx, int64_t i) { c.ptr<T>()[i] = t.ptr<T>()[element_offset(t, idx)]; });
+    });
+    return c;
+  };
+  MemoryState out;
+  for (const Tensor& t : s.w) out.w.push_back(copy(t));
+  for (const Tensor& t : s.s) out.s.push_back(copy(t));
+  out.tail_q = copy(s.tail_q), out.tail_k = copy(s.tail_k), out.tail_v = copy(s.tail_v);
+  out.pend_k = copy(s.pend_k), out.pend_v = copy(s.pend_v);
+  out.pend_theta = copy(s.pend_theta), out.pend_eta = copy(s.pend_eta), out.pend_alpha = copy(s.pend_alpha);
+  out.pos = s.pos;
+  return out;
+}
+
 MemoryState NeuralMemory::initial_state(Graph& g, int64_t B) const {
   MemoryState st;
   const Tensor zero_b = g.zeros(Shape{B, 1, 1, 1}, dtype_, false);

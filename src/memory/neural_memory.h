@@ -30,6 +30,11 @@ struct MemoryState {
   int64_t pending() const { return pend_k.ndim() == 4 ? pend_k.shape[2] : 0; }
 };
 
+// A copy of `s` in g's arena, detached (no gradient): carries a state past the reset() of the graph
+// that produced it (streaming inference, truncated backpropagation through time), e.g. alternating
+// two graphs.
+MemoryState copy_state(Graph& g, const MemoryState& s);
+
 class NeuralMemory {
  public:
   struct Params {
