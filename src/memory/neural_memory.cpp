@@ -179,6 +179,12 @@ bool find_nonfinite(const Tensor& t, int64_t where[3]) {
   bool found = false;
   dispatch_float(t.dtype, [&](auto zero) {
     using T = decltype(zero);
+    if (t.is_contiguous()) {  // the common case: a plain scan, the index only when something is bad
+      const T* p = t.ptr<T>();
+      T acc = T(0);
+      for (int64_t i = 0; i < t.numel(); ++i) acc += p[i] * T(0);  // NaN·0 and ±inf·0 are NaN
+      if (std::isfinite(double(acc))) return;
+    }
     for_each_index(t.shape, [&](const int64_t* idx, int64_t) {
       if (found || std::isfinite(double(t.ptr<T>()[element_offset(t, idx)]))) return;
       found = true;
