@@ -80,7 +80,9 @@ constexpr int64_t kTail = 40;        // guard elements after the last addressabl
 // unit stride at all (every other element of a padded buffer).
 enum class Layout { kRow, kCol, kStrided };
 
-const char* name(Layout l) { return l == Layout::kRow ? "row" : l == Layout::kCol ? "col" : "strided"; }
+const char* name(Layout l) {
+  return l == Layout::kRow ? "row" : l == Layout::kCol ? "col" : "strided";
+}
 
 template <class T>
 struct Mat {
@@ -140,9 +142,9 @@ struct Case {
   Layout la, lb, lc;
   float alpha, beta;
   std::string str() const {
-    return std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " A=" + name(la) +
-           " B=" + name(lb) + " C=" + name(lc) + " alpha=" + std::to_string(alpha) +
-           " beta=" + std::to_string(beta);
+    return std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
+           " A=" + name(la) + " B=" + name(lb) + " C=" + name(lc) +
+           " alpha=" + std::to_string(alpha) + " beta=" + std::to_string(beta);
   }
 };
 
@@ -185,10 +187,10 @@ void check_f32_against_f64(const Case& c, std::mt19937& rng) {
   EXPECT_TRUE(guards_intact(C)) << "write outside the C view";
 }
 
-const int64_t kShapes[][3] = {{1, 1, 1},     {3, 5, 7},     {13, 33, 17},  {16, 32, 64},
-                              {64, 64, 64},  {127, 129, 131}, {1000, 3, 5}, {3, 1000, 5},
-                              {5, 3, 1000},  {12, 32, 256},  {25, 65, 300}, {1, 70, 1},
-                              {70, 1, 3},    {2, 2, 513}};
+const int64_t kShapes[][3] = {
+    {1, 1, 1},    {3, 5, 7},    {13, 33, 17}, {16, 32, 64},  {64, 64, 64},  {127, 129, 131},
+    {1000, 3, 5}, {3, 1000, 5}, {5, 3, 1000}, {12, 32, 256}, {25, 65, 300}, {1, 70, 1},
+    {70, 1, 3},   {2, 2, 513},  {20, 50, 9},  {7, 31, 40},   {30, 17, 33}};
 const Layout kLayouts[] = {Layout::kRow, Layout::kCol, Layout::kStrided};
 
 TEST(GemmF32, MatchesF64AcrossShapesLayoutsAndScalars) {
@@ -254,7 +256,7 @@ TEST(GemmF32, AlphaZeroSkipsTheProduct) {
     for (int64_t j = 0; j < 7; ++j) EXPECT_EQ(C.at(i, j), 1.0f);
 }
 
-// Batched: stacks `batch` operands back to back (or shares B with stride 0) and checks each product.
+// Batched: `batch` operands back to back (B shared with stride 0 or not), each product checked.
 void check_batched(int64_t batch, int64_t M, int64_t N, int64_t K, bool share_b, float beta,
                    std::mt19937& rng) {
   SCOPED_TRACE("batch " + std::to_string(batch) + " " + std::to_string(M) + "x" +
@@ -265,6 +267,7 @@ void check_batched(int64_t batch, int64_t M, int64_t N, int64_t K, bool share_b,
   for (float& v : A) v = dist(rng);
   for (float& v : B) v = dist(rng);
   for (float& v : C) v = beta == 0.0f ? kNaN : dist(rng);
+  const std::vector<float> C0 = C;
   std::vector<double> A64(A.begin(), A.end()), B64(B.begin(), B.end()), C64(C.begin(), C.end());
   // A row-major, B column-major (a transposed weight), C row-major.
   gemm_batched(batch, M, N, K, 2.0f, {A.data(), K, 1}, sa, {B.data(), 1, K}, sb, beta,
@@ -276,8 +279,8 @@ void check_batched(int64_t batch, int64_t M, int64_t N, int64_t K, bool share_b,
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) {
-        double scale = beta == 0.0f ? 0.0 : std::fabs(beta * C[b * sc + i * N + j]);
-        // C64 already holds the result; recompute the magnitude sum for the tolerance.
+        // |α|·|A|·|B| + |β|·|C0| for this element, as in check_f32_against_f64.
+        double scale = beta == 0.0f ? 0.0 : std::fabs(double(beta) * C0[b * sc + i * N + j]);
         for (int64_t p = 0; p < K; ++p)
           scale += 2.0 * std::fabs(double(A[b * sa + i * K + p]) * B[b * sb + j * K + p]);
         const double diff = std::fabs(double(C[b * sc + i * N + j]) - C64[b * sc + i * N + j]);
@@ -294,7 +297,9 @@ TEST(GemmF32, Batched) {
         check_batched(batch, 13, 33, 17, share_b, beta, rng);
         check_batched(batch, 16, 32, 64, share_b, beta, rng);
       }
-  check_batched(3, 200, 150, 100, true, 0.5f, rng);  // few large products: parallel inside each
+  // Large products: split over the batch (3 >= threads) or inside the product (batch 1).
+  check_batched(3, 200, 150, 100, true, 0.5f, rng);
+  check_batched(1, 200, 150, 100, false, 1.0f, rng);
 }
 
 // The same inputs give bit-identical results run to run and for 1 or 2 threads (threads split
@@ -314,8 +319,8 @@ TEST(GemmF32, DeterministicAcrossRunsAndThreadCounts) {
     gemm(M, N, K, 1.0f, A.ref(), B.ref(), 0.25f, C.mut());
     results.push_back(C.buf);
   }
-  // Batched, parallel over the batch vs sequential.
-  const int64_t batch = 9, m = 20, n = 40, k = 50;
+  // Batched, parallel over the batch (2.8 Mflop in all, above the threading threshold) vs not.
+  const int64_t batch = 9, m = 40, n = 64, k = 60;
   std::vector<float> a(batch * m * k), b(k * n);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (float& v : a) v = dist(rng);
@@ -376,7 +381,8 @@ TEST(GemmF64, MatchesTripleLoop) {
             gemm(M, N, K, 2.0, A.ref(), B.ref(), beta, C.mut());
             for (int64_t i = 0; i < M; ++i)
               for (int64_t j = 0; j < N; ++j)
-                EXPECT_NEAR(C.at(i, j), expect.at(i, j), 1e-12 * (1.0 + std::fabs(expect.at(i, j))));
+                EXPECT_NEAR(C.at(i, j), expect.at(i, j),
+                            1e-12 * (1.0 + std::fabs(expect.at(i, j))));
           }
 }
 
@@ -405,8 +411,8 @@ TEST(GemmF32, NoHeapAllocationAfterWarmUp) {
     gemm(16, 32, 64, 1.0f, {A.data(), 64, 1}, {B.data(), 32, 1}, 0.0f, {C.data(), 32, 1});
     gemm(1, 1, 1, 1.0f, {A.data(), 1, 1}, {B.data(), 1, 1}, 1.0f, {C.data(), 1, 1});
     gemm(200, 250, 300, 1.0f, {A.data(), 1, 200}, {B.data(), 250, 1}, 0.5f, {C.data(), 250, 1});
-    gemm_batched(8, 20, 25, 30, 1.0f, {A.data(), 30, 1}, 600, {B.data(), 1, 30}, 0, 0.0f,
-                 {C.data(), 25, 1}, 500);
+    gemm_batched(16, 40, 50, 60, 1.0f, {A.data(), 60, 1}, 2400, {B.data(), 1, 60}, 0, 0.0f,
+                 {C.data(), 50, 1}, 2000);
   };
   run();  // warm-up: workspaces and the OpenMP team exist from here on
   const long before = g_heap_allocations.load();

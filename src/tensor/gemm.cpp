@@ -3,18 +3,19 @@
 // Structure after Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication"
 // (TOMS 2008), and the five-loop formulation of BLIS (Van Zee & van de Geijn, TOMS 2015):
 //
-//   for jc in N step NC          B block KC×NC lives in L3
+//   for jc in N step NC          B block KC×NC (L2/L3)
 //     for pc in K step KC
-//       pack B[pc:, jc:] into KC×NR panels
-//       for ic in M step MC      A block MC×KC lives in L2
-//         pack A[ic:, pc:] into MR×KC panels (or read A in place, see below)
+//       pack B[pc:, jc:] into KC×NR panels (or read B in place when it is small, see gemm_serial)
+//       for ic in M step MC      A block MC×KC (L2)
+//         pack A[ic:, pc:] into MR×KC panels (or read A in place when few B panels use it)
 //         for jr in NC step NR   the KC×NR B panel stays in L1 ...
 //           for ir in MC step MR ... while MR×KC A panels stream from L2
 //             micro-kernel: MR×NR tile of C held in registers, rank-1 update per k
 //
-// Determinism: every C element is accumulated in the same order (k ascending inside a KC block,
-// KC blocks ascending) whatever the thread count, because threads only split M and N. So results
-// are bit-identical run to run and across thread counts.
+// Threads split only M and N (each thread runs the loops above on its block of C), and a batch
+// is split by whole products. Every C element is therefore accumulated in the same order (k
+// ascending, one FMA per term, KC blocks ascending) whatever the thread count, the packing
+// choices or the operand layout: results are bit-identical run to run and across thread counts.
 #include "tensor/gemm.h"
 
 #include <immintrin.h>
@@ -29,25 +30,25 @@
 namespace titans {
 namespace {
 
-// Register tile: MR rows × NR = 2 zmm columns → 24 accumulators + 2 B vectors + broadcasts,
-// which fits the 32 zmm registers without spills.
+// Register tile: MR rows × NR = 2 zmm columns → 24 accumulators + 2 B vectors + 1 broadcast,
+// which fits the 32 zmm registers without spills and keeps both FMA ports busy (24 FMAs per 14
+// loads per k step).
 constexpr int kMR = 12;
 constexpr int kNR = 32;
 constexpr __mmask16 kMaskMR = (1u << kMR) - 1;  // the MR lanes of a packed A column
-// Cache blocks (floats). KC×NR×4 B = 32 KiB: the B panel sits in the 48 KiB L1d with room for the
-// streaming A panel. MC×KC×4 B = 240 KiB: the A block sits comfortably in a 1.25–2 MiB L2.
-// KC×NC×4 B = 2 MiB per thread for the B block (L3).
-#ifndef KC_
-#define KC_ 256
-#define MC_ 240
-#define NC_ 1024
-#endif
-constexpr int64_t kKC = KC_;
-#ifndef UNR
-#define UNR 1
-#endif
-constexpr int64_t kMC = MC_;  // multiple of kMR
-constexpr int64_t kNC = NC_; // multiple of kNR
+// Cache blocks, in floats. KC×NR×4 B = 32 KiB: the B panel stays in the 48 KiB L1d next to the
+// streaming A panel. MC×KC×4 B = 240 KiB and KC×NC×4 B = 1 MiB: the A and B blocks share L2
+// (1.25–2 MiB). Measured on the target: KC 192–384, MC 120–480, NC 512–4096 are within noise of
+// each other for 512³–1024³; NC = 1024 is ~5% better than 2048+ when M is small and N large.
+constexpr int64_t kKC = 256;
+constexpr int64_t kMC = 240;   // multiple of kMR
+constexpr int64_t kNC = 1024;  // multiple of kNR
+// B is read in place (not packed) when its rows are contiguous, few rows of C reuse each B panel
+// and the KC×NC block lies within a small span of memory (so it stays cached without set
+// conflicts): then packing would copy data that is used only a few times. Measured: 16×32×64 and
+// 16×128×128 gain 10–25%; with a large span (e.g. 24×4096×1024) reading in place is 2× slower.
+constexpr int64_t kDirectBMaxM = 64;
+constexpr int64_t kDirectBMaxSpan = 16384;  // floats (64 KiB)
 
 // Below this many flops a product runs on one thread: an OpenMP fork/join costs a few µs.
 constexpr double kParallelFlops = 2e6;
@@ -55,7 +56,9 @@ constexpr double kParallelFlops = 2e6;
 // ---------------------------------------------------------------------------------------------
 // Per-thread packing workspace. thread_local rather than an array indexed by omp_get_thread_num()
 // so that nested teams, or threads the engine starts itself, never share a buffer. Allocated once
-// per thread with std::aligned_alloc (the only allocation in this file) and freed at thread exit.
+// per thread, on its first product or in gemm_reserve_workspace, with std::aligned_alloc (the only
+// allocation in this file; the C runtime also records the thread-exit destructor then), and freed
+// at thread exit. Size per thread: (MC + NC)·KC floats = 1.2 MiB.
 struct Workspace {
   float* a = nullptr;  // kMC × kKC
   float* b = nullptr;  // kKC × kNC
@@ -112,8 +115,9 @@ inline void transpose16(__m512 (&r)[16]) {
     u[4 * g + 3] = _mm512_maskz_shuffle_ps(0xFFFF, t1, t3, 0xEE);
   }
   for (int c = 0; c < 4; ++c) {
-    const __m512 x0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0x88);  // groups 0,1 at lanes 0,2
-    const __m512 x1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0xDD);  // groups 0,1 at lanes 1,3
+    // x0: lanes 0 and 2 of groups 0 and 1; x1: lanes 1 and 3 (y0, y1 likewise for groups 2, 3).
+    const __m512 x0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0x88);
+    const __m512 x1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0xDD);
     const __m512 y0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], 0x88);
     const __m512 y1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], 0xDD);
     r[c] = _mm512_maskz_shuffle_f32x4(0xFFFF, x0, y0, 0x88);
@@ -141,16 +145,28 @@ void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, 
 
 // B[k×n] (strided) → ceil(n/NR) panels of k×NR, row-major inside a panel, zero-padded columns.
 void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float* dst) {
+  if (cs == 1) {  // rows contiguous: read each row once, front to back (prefetcher-friendly)
+    const int64_t full = n / kNR * kNR;
+    const __mmask16 m0 = mask_lo(n - full), m1 = mask_hi(n - full);
+    for (int64_t p = 0; p < k; ++p) {
+      const float* src = b + p * rs;
+      float* d = dst + p * kNR;
+      int64_t j0 = 0;
+      for (; j0 < full; j0 += kNR, d += k * kNR) {
+        _mm512_store_ps(d, _mm512_loadu_ps(src + j0));
+        _mm512_store_ps(d + 16, _mm512_loadu_ps(src + j0 + 16));
+      }
+      if (j0 < n) {  // last, partial panel: zero-padded
+        _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + j0));
+        _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + j0 + 16));
+      }
+    }
+    return;
+  }
   for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += k * kNR) {
     const int64_t nv = std::min<int64_t>(kNR, n - j0);
     const float* src = b + j0 * cs;
-    if (cs == 1) {  // rows contiguous: two (masked) vector copies per k
-      const __mmask16 m0 = mask_lo(nv), m1 = mask_hi(nv);
-      for (int64_t p = 0; p < k; ++p) {
-        _mm512_store_ps(dst + p * kNR, _mm512_maskz_loadu_ps(m0, src + p * rs));
-        _mm512_store_ps(dst + p * kNR + 16, _mm512_maskz_loadu_ps(m1, src + p * rs + 16));
-      }
-    } else if (rs == 1) {  // columns contiguous (Bᵀ view): transpose 16×16 blocks
+    if (rs == 1) {  // columns contiguous (Bᵀ view): transpose 16×16 blocks
       pack_lines_transposed(k, std::min<int64_t>(16, nv), src, cs, dst, kNR, 0xFFFF);
       pack_lines_transposed(k, std::max<int64_t>(0, nv - 16), src + 16 * cs, cs, dst + 16, kNR,
                             0xFFFF);
@@ -180,10 +196,14 @@ void pack_a(int64_t m, int64_t k, const float* a, int64_t rs, int64_t cs, float*
 }
 
 // ---------------------------------------------------------------------------------------------
-// Micro-kernel: C[R×n] = alpha · A[R×k] · Bpanel[k×NR] + beta · C, n <= NR, R <= MR.
-// kPacked: A is an MR×k packed panel (row stride 1, column stride MR); otherwise A is read in
-// place through (rsa, csa), which saves packing when the A block is used by few B panels.
-// R is a template parameter so an edge tile of few rows costs only those rows (no padding work).
+// Micro-kernel: C[R×n] = alpha · A[R×k] · B[k×n] + beta · C for one register tile, n <= V·16.
+//  - R (rows, 1..MR) and V (zmm columns, 1..2) are template parameters so that edge tiles cost
+//    only their rows and a panel of at most 16 columns only one vector per row.
+//  - kPackA: A is a packed MR×k panel (row stride 1, column stride MR); otherwise it is read in
+//    place through (rsa, csa). kPackB: B is a packed k×NR panel; otherwise it is read in place,
+//    rows rsb apart and contiguous, with masked loads at the right edge (zeros beyond n).
+// Accumulation is k ascending with one FMA per term, identical in every variant, so whether an
+// operand was packed never changes a result bit.
 struct Tile {
   float* c;
   int64_t rsc, csc;
@@ -191,49 +211,53 @@ struct Tile {
   float alpha, beta;
 };
 
-template <int R>
-inline void store_tile(const __m512 (&c0)[R], const __m512 (&c1)[R], const Tile& t) {
+// Always inlined: out of line, the accumulators would have to live in memory across the k loop.
+template <int R, int V>
+[[gnu::always_inline]] inline void store_tile(const __m512 (&acc)[V][R], const Tile t) {
+  // t is a copy: stores through t.c could otherwise alias it and force reloads of every field.
   const __m512 va = _mm512_set1_ps(t.alpha);
   if (t.csc == 1) {  // rows of C contiguous: masked vector read-modify-write
-    const __mmask16 m0 = mask_lo(t.n), m1 = mask_hi(t.n);
-    const __m512 vb = _mm512_set1_ps(t.beta);
+    const __mmask16 m[2] = {mask_lo(t.n), mask_hi(t.n)};
+    if (t.beta == 0.0f) {  // C is never read (it may hold NaN)
 #pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      float* cr = t.c + i * t.rsc;
-      __m512 r0 = _mm512_mul_ps(va, c0[i]), r1 = _mm512_mul_ps(va, c1[i]);
-      if (t.beta != 0.0f) {  // beta == 0: C is never read (it may hold NaN)
-        r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
-        r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
-      }
-      _mm512_mask_storeu_ps(cr, m0, r0);
-      _mm512_mask_storeu_ps(cr + 16, m1, r1);
+      for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v)
+          _mm512_mask_storeu_ps(t.c + i * t.rsc + 16 * v, m[v], _mm512_mul_ps(va, acc[v][i]));
+    } else {
+      const __m512 vb = _mm512_set1_ps(t.beta);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) {
+          float* c = t.c + i * t.rsc + 16 * v;
+          const __m512 old = _mm512_maskz_loadu_ps(m[v], c);
+          _mm512_mask_storeu_ps(c, m[v], _mm512_fmadd_ps(vb, old, _mm512_mul_ps(va, acc[v][i])));
+        }
     }
     return;
   }
-  // General strides: spill the tile to the stack and write the valid part element by element.
-  alignas(64) float tile[R][kNR];
+  // General strides: spill the tile to the stack and write its valid part element by element.
+  alignas(64) float tile[R][16 * V];
 #pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) _mm512_store_ps(tile[i] + 16 * v, _mm512_mul_ps(va, acc[v][i]));
   for (int i = 0; i < R; ++i) {
-    _mm512_store_ps(tile[i], _mm512_mul_ps(va, c0[i]));
-    _mm512_store_ps(tile[i] + 16, _mm512_mul_ps(va, c1[i]));
-  }
-  for (int i = 0; i < R; ++i) {
-    float* cr = t.c + i * t.rsc;
+    float* c = t.c + i * t.rsc;
     if (t.beta == 0.0f)
-      for (int64_t j = 0; j < t.n; ++j) cr[j * t.csc] = tile[i][j];
+      for (int64_t j = 0; j < t.n; ++j) c[j * t.csc] = tile[i][j];
     else
-      for (int64_t j = 0; j < t.n; ++j) cr[j * t.csc] = tile[i][j] + t.beta * cr[j * t.csc];
+      for (int64_t j = 0; j < t.n; ++j) c[j * t.csc] = tile[i][j] + t.beta * c[j * t.csc];
   }
 }
 
-template <int R, bool kPacked>
-void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b,
+template <int R, int V, bool kPackA, bool kPackB>
+void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
                   const Tile& t) {
-  if constexpr (kPacked) {
-    rsa = 1;
-    csa = kMR;
-  }
-  // Fetch the C tile while the k loop runs, so the read-modify-write at the end does not stall.
+  if constexpr (kPackA) rsa = 1, csa = kMR;
+  if constexpr (kPackB) rsb = kNR;
+  // Start fetching the C tile now so that the read-modify-write at the end does not stall.
   if (t.csc == 1) {
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
@@ -241,37 +265,51 @@ void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const flo
       _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.rsc + t.n - 1), _MM_HINT_T0);
     }
   }
-  __m512 c0[R], c1[R];
+  const __mmask16 mb[2] = {mask_lo(t.n), mask_hi(t.n)};
+  __m512 acc[V][R];
 #pragma GCC unroll 16
-  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
-  auto step = [&](int64_t p) {
-    const __m512 b0 = _mm512_load_ps(b + p * kNR), b1 = _mm512_load_ps(b + p * kNR + 16);
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) acc[v][i] = _mm512_setzero_ps();
+  // A rows in groups of four off separate bases: row 4g + r is at base g + r·rsa, which x86
+  // addressing reaches with index rsa or 3·rsa, so the loop needs no per-row pointer registers.
+  constexpr int G = (R + 3) / 4;
+  const float* ag[G];
+  for (int g = 0; g < G; ++g) ag[g] = a + 4 * g * rsa;
+  for (int64_t p = 0; p < k; ++p, b += rsb) {
+    __m512 bv[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      bv[v] = kPackB ? _mm512_load_ps(b + 16 * v) : _mm512_maskz_loadu_ps(mb[v], b + 16 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i * rsa + p * csa]);
-      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+      const __m512 ai = _mm512_set1_ps(ag[i / 4][(i % 4) * rsa]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[v][i] = _mm512_fmadd_ps(ai, bv[v], acc[v][i]);
     }
-  };
-  int64_t p = 0;
-  for (; p + UNR <= k; p += UNR, a += UNR * csa, b += UNR * kNR) {
-#pragma GCC unroll 8
-    for (int u = 0; u < UNR; ++u) step(u);
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) ag[g] += csa;
   }
-  for (; p < k; ++p, a += csa, b += kNR) step(0);
-  store_tile<R>(c0, c1, t);
+  store_tile<R, V>(acc, t);
 }
 
-using KernelFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, const Tile&);
+using KernelFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t,
+                          const Tile&);
 
-template <bool kPacked, int... R>
-constexpr auto make_kernel_table(std::integer_sequence<int, R...>) {
-  return std::array<KernelFn, sizeof...(R)>{&micro_kernel<R + 1, kPacked>...};
+template <int V, bool kPackA, bool kPackB, int... R>
+constexpr std::array<KernelFn, kMR> kernel_row(std::integer_sequence<int, R...>) {
+  return {&micro_kernel<R + 1, V, kPackA, kPackB>...};
 }
-// [kPacked][rows - 1]
-constexpr std::array<KernelFn, kMR> kKernels[2] = {
-    make_kernel_table<false>(std::make_integer_sequence<int, kMR>{}),
-    make_kernel_table<true>(std::make_integer_sequence<int, kMR>{})};
+template <int V, bool kPackA, bool kPackB>
+constexpr std::array<KernelFn, kMR> kernel_row() {
+  return kernel_row<V, kPackA, kPackB>(std::make_integer_sequence<int, kMR>{});
+}
+// kKernels[V - 1][kPackA][kPackB][R - 1]
+constexpr std::array<KernelFn, kMR> kKernels[2][2][2] = {
+    {{kernel_row<1, false, false>(), kernel_row<1, false, true>()},
+     {kernel_row<1, true, false>(), kernel_row<1, true, true>()}},
+    {{kernel_row<2, false, false>(), kernel_row<2, false, true>()},
+     {kernel_row<2, true, false>(), kernel_row<2, true, true>()}}};
 
 // ---------------------------------------------------------------------------------------------
 // Single-threaded product on the caller's thread (the five loops above). Requires M, N, K > 0.
@@ -280,27 +318,30 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, float alpha, const MatRef<floa
   Workspace& ws = workspace();
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
+    // Packing A costs about one micro-kernel pass over it; it pays only when several B panels
+    // reuse the block. Reading A in place is as fast for a few panels and skips the copy.
+    const bool pack_a_panels = nc > 2 * kNR;
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
-      pack_b(kc, nc, B.data + pc * B.rs + jc * B.cs, B.rs, B.cs, ws.b);
+      const float* b_blk = B.data + pc * B.rs + jc * B.cs;
+      const bool pack_b_panels =
+          !(B.cs == 1 && M <= kDirectBMaxM && (kc - 1) * B.rs + nc <= kDirectBMaxSpan);
+      if (pack_b_panels) pack_b(kc, nc, b_blk, B.rs, B.cs, ws.b);
       // Later K blocks accumulate onto the partial sums already in C.
       const float beta_blk = pc == 0 ? beta : 1.0f;
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
         const float* a_blk = A.data + ic * A.rs + pc * A.cs;
-        // Packing A costs about as much as one pass of the micro-kernel over it; it pays only
-        // when several B panels reuse the block.
-        const bool packed = nc > 2 * kNR;
-        if (packed) pack_a(mc, kc, a_blk, A.rs, A.cs, ws.a);
+        if (pack_a_panels) pack_a(mc, kc, a_blk, A.rs, A.cs, ws.a);
         for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const float* b_pan = ws.b + jr * kc;
-          Tile t{C.data + ic * C.rs + (jc + jr) * C.cs, C.rs, C.cs, std::min<int64_t>(kNR, nc - jr),
-                 alpha, beta_blk};
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
+          const float* b_pan = pack_b_panels ? ws.b + jr * kc : b_blk + jr;
+          const int64_t n = std::min<int64_t>(kNR, nc - jr);
+          const auto& kernels = kKernels[n > 16][pack_a_panels][pack_b_panels];
+          Tile t{C.data + ic * C.rs + (jc + jr) * C.cs, C.rs, C.cs, n, alpha, beta_blk};
+          for (int64_t ir = 0; ir < mc; ir += kMR, t.c += kMR * C.rs) {
             const int rows = int(std::min<int64_t>(kMR, mc - ir));
-            const float* a_pan = packed ? ws.a + ir * kc : a_blk + ir * A.rs;
-            kKernels[packed][rows - 1](kc, a_pan, A.rs, A.cs, b_pan, t);
-            t.c += kMR * C.rs;
+            const float* a_pan = pack_a_panels ? ws.a + ir * kc : a_blk + ir * A.rs;
+            kernels[rows - 1](kc, a_pan, A.rs, A.cs, b_pan, B.rs, t);
           }
         }
       }
@@ -373,6 +414,31 @@ void gemm_parallel(int64_t M, int64_t N, int64_t K, float alpha, const MatRef<fl
   }
 }
 
+struct Batch {
+  int64_t M, N, K;
+  float alpha;
+  MatRef<float> A;
+  int64_t stride_a;
+  MatRef<float> B;
+  int64_t stride_b;
+  float beta;
+  MatMut<float> C;
+  int64_t stride_c;
+};
+
+// Products [lo, hi) of a batch, one after another on the calling thread.
+void batch_range(const Batch& bt, int64_t lo, int64_t hi) {
+  for (int64_t i = lo; i < hi; ++i) {
+    MatRef<float> a{bt.A.data + i * bt.stride_a, bt.A.rs, bt.A.cs};
+    MatRef<float> b{bt.B.data + i * bt.stride_b, bt.B.rs, bt.B.cs};
+    MatMut<float> c{bt.C.data + i * bt.stride_c, bt.C.rs, bt.C.cs};
+    int64_t m = bt.M, n = bt.N;
+    if (!prologue(m, n, bt.K, bt.alpha, bt.beta, c)) continue;
+    orient(m, n, a, b, c);
+    gemm_serial(m, n, bt.K, bt.alpha, a, b, bt.beta, c);
+  }
+}
+
 int team_size(double flops) {
   if (flops < kParallelFlops || omp_in_parallel()) return 1;
   return omp_get_max_threads();
@@ -421,25 +487,24 @@ void gemm(int64_t M, int64_t N, int64_t K, double alpha, MatRef<double> A, MatRe
 void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, MatRef<float> A,
                   int64_t stride_a, MatRef<float> B, int64_t stride_b, float beta, MatMut<float> C,
                   int64_t stride_c) {
-  if (batch <= 0 || M <= 0 || N <= 0) return;
+  if (batch <= 0) return;
+  const Batch bt{M, N, K, alpha, A, stride_a, B, stride_b, beta, C, stride_c};
   const double flops = 2.0 * double(M) * double(N) * double(K);
   const int threads = team_size(flops * double(batch));
-  if (threads > 1 && batch >= threads) {
-    // One product per thread at a time; each runs single-threaded (no nested team).
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < batch; ++i) {
-      MatRef<float> a{A.data + i * stride_a, A.rs, A.cs}, b{B.data + i * stride_b, B.rs, B.cs};
-      MatMut<float> c{C.data + i * stride_c, C.rs, C.cs};
-      int64_t m = M, n = N;
-      if (!prologue(m, n, K, alpha, beta, c)) continue;
-      orient(m, n, a, b, c);
-      gemm_serial(m, n, K, alpha, a, b, beta, c);
+  if (threads <= 1) {
+    batch_range(bt, 0, batch);
+  } else if (batch >= threads) {
+    // Contiguous share of the batch per thread, each product single-threaded (no nested team).
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+      batch_range(bt, id * batch / nt, (id + 1) * batch / nt);
     }
-    return;
+  } else {
+    for (int64_t i = 0; i < batch; ++i)
+      gemm(M, N, K, alpha, {A.data + i * stride_a, A.rs, A.cs}, {B.data + i * stride_b, B.rs, B.cs},
+           beta, {C.data + i * stride_c, C.rs, C.cs});
   }
-  for (int64_t i = 0; i < batch; ++i)
-    gemm(M, N, K, alpha, {A.data + i * stride_a, A.rs, A.cs}, {B.data + i * stride_b, B.rs, B.cs},
-         beta, {C.data + i * stride_c, C.rs, C.cs});
 }
 
 void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, double alpha, MatRef<double> A,
