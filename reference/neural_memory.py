@@ -1,7 +1,7 @@
 """PyTorch reference for the Titans neural long-term memory (LMM).
 
 Test oracle and performance peer for the C++ engine -- never a runtime dependency of it.
-Specification: /work/shared/spec/neural-memory.md ("the spec"); paper: Behrouz, Zhong, Mirrokni,
+Specification: ../shared/spec/neural-memory.md ("the spec"); paper: Behrouz, Zhong, Mirrokni,
 "Titans: Learning to Memorize at Test Time", arXiv 2501.00663 (equation numbers are the paper's).
 
 Two implementations of the same function:

@@ -117,8 +117,10 @@ class Graph {
     std::memcpy(r->attrs, &attrs, sizeof(Attrs));
   }
 
-  // Reverse pass from `out`: its gradient is seeded with `seed` (row-major over out's shape), or with
-  // ones when `seed` is null (a scalar loss). Gradients accumulate into every tensor's grad buffer.
+  // Reverse pass from `out`: its gradient is seeded with `seed` (row-major over out's shape), or
+  // with ones when `seed` is null (a scalar loss), then the whole tape is replayed and gradients
+  // accumulate into every grad buffer. Call it once per step: a second call replays the shared ops
+  // again (for several outputs, backpropagate from one scalar that combines them).
   void backward(const Tensor& out, const void* seed = nullptr);
 
   // Drops the tape and the arena's contents for the next step; keeps their memory.

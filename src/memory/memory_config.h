@@ -1,4 +1,4 @@
-// NeuralMemoryConfig: every [choice] of /work/shared/spec/neural-memory.md is a field, defaults are
+// NeuralMemoryConfig: every [choice] of ../shared/spec/neural-memory.md is a field, defaults are
 // the spec's. Names follow reference/neural_memory.py (MemoryConfig).
 #pragma once
 

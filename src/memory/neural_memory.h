@@ -1,6 +1,6 @@
 // NeuralMemory: the Titans neural long-term memory (LMM) composed of engine ops, so the graph's
 // autodiff gives its backward (outer gradients through every inner update, spec §7).
-// Spec: /work/shared/spec/neural-memory.md; parameter names, shapes and layouts are those of
+// Spec: ../shared/spec/neural-memory.md; parameter names, shapes and layouts are those of
 // reference/neural_memory.py (the PyTorch oracle).
 #pragma once
 
