@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build needs (Debian packages, by name) and builds into build/.
-# Sourced by scripts/test.sh and scripts/demo.sh; safe to run on its own.
+# Run by scripts/test.sh and scripts/demo.sh; extra package names may be given as arguments.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(g++ cmake ninja-build libdnnl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-          libgtest-dev python3)
+          libgtest-dev python3 "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
