@@ -22,6 +22,7 @@ Tensor log(Graph& g, const Tensor& x);
 Tensor sigmoid(Graph& g, const Tensor& x);
 Tensor silu(Graph& g, const Tensor& x);  // x · sigmoid(x)
 Tensor gelu(Graph& g, const Tensor& x);  // tanh form: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))
+Tensor tanh(Graph& g, const Tensor& x);
 Tensor elu(Graph& g, const Tensor& x);   // alpha = 1: x > 0 ? x : eˣ − 1
 
 // ---- shape (ops/shape.cpp)

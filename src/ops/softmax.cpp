@@ -1,6 +1,5 @@
 // Softmax over the last axis, and the fused cross-entropy loss (log-softmax, target pick and mean
 // in one pass over the logits; the backward recomputes the softmax from a saved per-row logsumexp).
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -10,6 +9,7 @@
 #include "ops/op_groups.h"
 #include "ops/ops.h"
 #include "ops/reference.h"
+#include "ops/vmath.h"
 #include "util/parallel.h"
 
 namespace titans::ops {
@@ -17,29 +17,6 @@ namespace titans::ops {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;  // below this, threads cost more than they save
-
-// e^x in float32 to ~1 ulp for x ≤ 88 (0 below −87): Cody–Waite reduction and the Cephes expf
-// polynomial. Unlike std::exp it vectorises (no libm call), and these rows are vocabulary-long.
-inline float exp_f32(float x) {
-  const float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  const float kShift = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer held in low bits
-  const float t = xc * 1.44269504088896341f + kShift;
-  const float n = t - kShift;
-  float r = xc - n * 0.693359375f;  // ln 2 split in two: exact high part, then the low part
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t e = (std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kShift) + 127u) << 23;
-  const float y = p * std::bit_cast<float>(e);
-  return x < -87.0f ? 0.0f : y;  // also maps −inf (masked logits) to exactly 0; NaN stays NaN
-}
-inline float fast_exp(float x) { return exp_f32(x); }
-inline double fast_exp(double x) { return std::exp(x); }  // float64 is for checks: exact libm
 
 template <class T>
 T row_max(const T* x, int64_t n) {
@@ -54,7 +31,7 @@ T row_logsumexp(const T* x, int64_t n) {
   const T m = row_max(x, n);
   T s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int64_t j = 0; j < n; ++j) s += fast_exp(x[j] - m);
+  for (int64_t j = 0; j < n; ++j) s += vmath::exp(x[j] - m);
   return m + std::log(s);
 }
 
@@ -86,7 +63,7 @@ struct SoftmaxOp {
           T s = 0;
 #pragma omp simd reduction(+ : s)
           for (int64_t j = 0; j < D; ++j) {
-            const T e = fast_exp(xr[j] - m);
+            const T e = vmath::exp(xr[j] - m);
             yr[j] = e;
             s += e;
           }
@@ -226,7 +203,7 @@ struct CrossEntropyOp {
           T* gr = gl + i * V;
           const T m = lse[i];
 #pragma omp simd
-          for (int64_t j = 0; j < V; ++j) gr[j] += fast_exp(xr[j] - m) * scale;
+          for (int64_t j = 0; j < V; ++j) gr[j] += vmath::exp(xr[j] - m) * scale;
           gr[t[i]] -= scale;
         }
       });
