@@ -28,18 +28,15 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Linux's peak-RSS counter (VmHWM) can be reset to the current RSS, so that each configuration
-// reports its own peak; where it cannot, the value is the process's peak so far (getrusage).
+// getrusage's ru_maxrss is the kernel's peak-RSS counter, which Linux lets a process reset to its
+// current RSS (clear_refs 5): each configuration then reports its own peak. Where the reset is not
+// allowed, the value is the process's peak so far.
 void reset_peak_rss() {
   std::ofstream f("/proc/self/clear_refs");
   if (f) f << "5";
 }
 
 double peak_rss_mib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // "N kB"
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_maxrss) / 1024.0;
@@ -59,6 +56,8 @@ void read_peer(const MemoryBenchOptions& opt, MemoryBenchRow& row) {
     return;
   }
   row.torch_tokens_per_s = j["tokens_per_s"].get<double>();
+  if (j.contains("max_rss_mib") && j["max_rss_mib"].is_number())
+    row.torch_max_rss_mib = j["max_rss_mib"].get<double>();
   const std::string blas = j.value("blas", "");
   row.torch_note = blas.find("openblas") != std::string::npos ? "OpenBLAS" : "BLAS: " + blas;
 }

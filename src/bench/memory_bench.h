@@ -30,7 +30,8 @@ struct MemoryBenchRow {
   double torch_tokens_per_s = 0;  // 0: the peer did not run
   std::string torch_note;         // why not, or the peer's BLAS
   double ratio = 0;               // tokens_per_s / torch_tokens_per_s (0 without the peer)
-  double max_rss_mib = 0;         // this process's peak RSS during the configuration (VmHWM)
+  double max_rss_mib = 0;         // this process's peak RSS during the configuration (ru_maxrss)
+  double torch_max_rss_mib = 0;   // the peer's (its max_rss_mib field; 0 when absent)
 };
 
 struct MemoryBenchReport {
