@@ -5,7 +5,7 @@
         --depth 2 --chunks 16,64 --threads 1,2 --repeats 3
 
 One JSON line per (chunk, threads) on stdout:
-    {"chunk", "threads", "tokens_per_s", "seconds", ...shape and environment fields}
+    {"chunk", "threads", "tokens_per_s", "seconds", "max_rss_mib", ...shape and environment fields}
 `seconds` is the median over --repeats timed steps (after --warmup untimed ones) of one step =
 forward over [batch, seq, d_model] float32 + backward of a fixed random projection of the output to all
 parameters (and to x unless --no-input-grad). tokens_per_s = batch * seq / seconds.
@@ -23,6 +23,7 @@ names the libblas the child actually loaded.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,6 +117,7 @@ def worker(a):
         "impl": "torch-chunked", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "blas": loaded_blas(), "loadavg_1min_at_start": load0,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }), flush=True)
 
 

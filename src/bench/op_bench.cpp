@@ -10,6 +10,7 @@
 
 #include "autodiff/op_check.h"
 #include "bench/peak.h"
+#include "bench/stats.h"
 #include "ops/ops.h"
 #include "tensor/dnnl_matmul.h"
 #include "tensor/gemm.h"
@@ -30,8 +31,7 @@ double median_seconds(int repeats, int inner, const std::function<void()>& f) {
     for (int i = 0; i < inner; ++i) f();
     t.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / inner);
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return median(t);
 }
 
 std::vector<float> random_vector(size_t n, uint64_t seed) {
