@@ -34,7 +34,7 @@ void add_peer_options(CLI::App& cmd, PeerArgs* peer, const std::string& script) 
 }
 
 void add_repeats_option(CLI::App& cmd, int* repeats) {
-  cmd.add_option("--repeats", *repeats, "timed repetitions (median is reported)")
+  cmd.add_option("--repeats", *repeats, "timed repetitions")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
 }
