@@ -37,7 +37,8 @@ Tensor sum(Graph& g, const Tensor& x, int axis, bool keepdim = false);
 Tensor mean(Graph& g, const Tensor& x, int axis, bool keepdim = false);
 Tensor softmax(Graph& g, const Tensor& x);  // over the last axis
 // Mean over rows of −log softmax(logits)[target]; logits [N, V], targets i32 [N]; rows whose
-// target is −1 are ignored (and not counted in the mean). Returns a scalar (shape []).
+// target is −1 are ignored (and not counted in the mean; if every row is, the loss is 0 with a zero
+// gradient, where PyTorch gives NaN). Returns a scalar (shape []).
 Tensor cross_entropy(Graph& g, const Tensor& logits, const Tensor& targets);
 // x / sqrt(mean(x²) + eps) · weight over the last axis; weight [D].
 Tensor rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, double eps = 1e-6);
