@@ -158,62 +158,48 @@ const NormCase kCases[] = {{Shape{4, 8}, false, 1e-6},    {Shape{1, 17}, false, 
                            {Shape{2, 3, 5}, false, 1e-6}, {Shape{6, 4}, true, 1e-6},
                            {Shape{3, 40}, false, 1e-6},   {Shape{3, 7}, false, 0.5}};
 
+// The shared table: rmsnorm (with_weight) scales each row by 1/sqrt(mean(x²) + eps) and by the
+// weight, l2norm by 1/sqrt(sum(x²) + eps); the reference computes that plainly per row.
+std::vector<OpTest> norm_tests(bool with_weight) {
+  std::vector<OpTest> t;
+  for (const NormCase& nc : kCases) {
+    const int64_t D = nc.transposed ? nc.x[0] : nc.x.back();
+    OpTest c;
+    c.label = case_label(nc);
+    c.inputs = {InputSpec::normal(nc.x)};
+    if (with_weight) c.inputs.push_back(InputSpec::normal(Shape{D}));
+    c.run = [nc, with_weight](Graph& g, const std::vector<Tensor>& in) {
+      const Tensor x = nc.transposed ? transpose(g, in[0], 0, 1) : in[0];
+      return with_weight ? rmsnorm(g, x, in[1], nc.eps) : l2norm(g, x, nc.eps);
+    };
+    c.reference = [nc, D, with_weight](const std::vector<HostArray>& in) {
+      HostArray y = nc.transposed ? reference_transpose2d(in[0]) : in[0];
+      for (int64_t i = 0; i < y.numel() / D; ++i) {
+        double ss = 0;
+        for (int64_t j = 0; j < D; ++j) ss += y.v[size_t(i * D + j)] * y.v[size_t(i * D + j)];
+        if (with_weight) ss /= double(D);
+        for (int64_t j = 0; j < D; ++j) {
+          y.v[size_t(i * D + j)] /= std::sqrt(ss + nc.eps);
+          if (with_weight) y.v[size_t(i * D + j)] *= in[1].v[size_t(j)];
+        }
+      }
+      return y;
+    };
+    t.push_back(std::move(c));
+  }
+  return t;
+}
+
 struct RmsNormOp {
   static constexpr const char* name = "rmsnorm";
   static void backward(Graph& g, const OpRecord& r) { norm_backward_record<true>(g, r); }
-  static std::vector<OpTest> tests() {
-    std::vector<OpTest> t;
-    for (const NormCase& nc : kCases) {
-      const int64_t D = nc.transposed ? nc.x[0] : nc.x.back();
-      OpTest c;
-      c.label = case_label(nc);
-      c.inputs = {InputSpec::normal(nc.x), InputSpec::normal(Shape{D})};
-      c.run = [nc](Graph& g, const std::vector<Tensor>& in) {
-        return rmsnorm(g, nc.transposed ? transpose(g, in[0], 0, 1) : in[0], in[1], nc.eps);
-      };
-      c.reference = [nc, D](const std::vector<HostArray>& in) {
-        HostArray y = nc.transposed ? reference_transpose2d(in[0]) : in[0];
-        for (int64_t i = 0; i < y.numel() / D; ++i) {
-          double ms = 0;
-          for (int64_t j = 0; j < D; ++j) ms += y.v[size_t(i * D + j)] * y.v[size_t(i * D + j)];
-          ms /= double(D);
-          for (int64_t j = 0; j < D; ++j)
-            y.v[size_t(i * D + j)] = y.v[size_t(i * D + j)] / std::sqrt(ms + nc.eps) * in[1].v[size_t(j)];
-        }
-        return y;
-      };
-      t.push_back(std::move(c));
-    }
-    return t;
-  }
+  static std::vector<OpTest> tests() { return norm_tests(true); }
 };
 
 struct L2NormOp {
   static constexpr const char* name = "l2norm";
   static void backward(Graph& g, const OpRecord& r) { norm_backward_record<false>(g, r); }
-  static std::vector<OpTest> tests() {
-    std::vector<OpTest> t;
-    for (const NormCase& nc : kCases) {
-      const int64_t D = nc.transposed ? nc.x[0] : nc.x.back();
-      OpTest c;
-      c.label = case_label(nc);
-      c.inputs = {InputSpec::normal(nc.x)};
-      c.run = [nc](Graph& g, const std::vector<Tensor>& in) {
-        return l2norm(g, nc.transposed ? transpose(g, in[0], 0, 1) : in[0], nc.eps);
-      };
-      c.reference = [nc, D](const std::vector<HostArray>& in) {
-        HostArray y = nc.transposed ? reference_transpose2d(in[0]) : in[0];
-        for (int64_t i = 0; i < y.numel() / D; ++i) {
-          double norm2 = 0;
-          for (int64_t j = 0; j < D; ++j) norm2 += y.v[size_t(i * D + j)] * y.v[size_t(i * D + j)];
-          for (int64_t j = 0; j < D; ++j) y.v[size_t(i * D + j)] /= std::sqrt(norm2 + nc.eps);
-        }
-        return y;
-      };
-      t.push_back(std::move(c));
-    }
-    return t;
-  }
+  static std::vector<OpTest> tests() { return norm_tests(false); }
 };
 
 }  // namespace
