@@ -72,6 +72,9 @@ class NeuralMemory {
 
  private:
   MemoryState initial_state(Graph& g, int64_t batch) const;
+  // True when the forward must record for autodiff: grad enabled and x, a parameter or the state
+  // has a gradient. Otherwise forward runs the fused kernel (memory_kernel.h).
+  bool needs_grad(const Graph& g, const Tensor& x, const MemoryState& st) const;
 
   NeuralMemoryConfig cfg_;
   DType dtype_;
