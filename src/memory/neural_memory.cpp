@@ -369,7 +369,7 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
     if (state) *state = st;
     return out;
   };
-  if (!needs_grad(g, x, st)) {  // inference: the fused kernel (memory_kernel.h), same results
+  if (c.fused_inference && !needs_grad(g, x, st)) {  // inference: the fused kernel (memory_kernel.h), same results
     std::vector<Tensor> W(static_cast<size_t>(L)), S(static_cast<size_t>(L));
     const Tensor y = g.new_tensor(Shape{B, H, N, d}, dt, false);
     Status status;
