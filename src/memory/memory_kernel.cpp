@@ -25,13 +25,13 @@ constexpr double kGeluA = 0.044715;
 
 // φ and φ' as the engine's gelu (tanh form) / silu ops compute them.
 template <class T>
-inline T phi(T z, MemoryActivation act) {
+[[gnu::always_inline]] inline T phi(T z, MemoryActivation act) {
   if (act == MemoryActivation::silu) return z * vmath::sigmoid(z);
   return T(0.5) * z * (T(1) + vmath::tanh(T(kGeluC) * (z + T(kGeluA) * z * z * z)));
 }
 
 template <class T>
-inline T phi_prime(T z, MemoryActivation act) {
+[[gnu::always_inline]] inline T phi_prime(T z, MemoryActivation act) {
   if (act == MemoryActivation::silu) {
     const T s = vmath::sigmoid(z);
     return s * (T(1) + z * (T(1) - s));
@@ -44,6 +44,7 @@ inline T phi_prime(T z, MemoryActivation act) {
 template <class T>
 int64_t first_bad_row(const T* x, int64_t rows, int64_t cols) {
   T acc = T(0);
+#pragma omp simd reduction(+ : acc)
   for (int64_t i = 0; i < rows * cols; ++i) acc += x[i] * T(0);  // NaN·0 and ±inf·0 are NaN
   if (std::isfinite(double(acc))) return -1;
   for (int64_t r = 0; r < rows; ++r)
@@ -164,15 +165,17 @@ class Problem {
     for (int l = 0; l < L; ++l) {
       const int64_t i = in_[l], o = out_[l];
       gemm(mc, o, i, T(1), ref<T>(act_[l], i, 1), ref<T>(W_[l], 1, i), T(0), mut(z_[l], o, 1));
-      if (l < L - 1)
-        for (int64_t e = 0; e < mc * o; ++e) act_[l + 1][e] = phi(z_[l][e], a_.act);
+      if (l < L - 1) phi_rows(z_[l], act_[l + 1], mc * o);
     }
     T* dL = dl_[L - 1];
     for (int64_t e = 0; e < mc * d; ++e) dL[e] = T(2) * (z_[L - 1][e] + (a_.residual ? k[e] : T(0)) - v[e]);
     for (int l = L - 1; l > 0; --l) {
       const int64_t i = in_[l], o = out_[l];
       gemm(mc, i, o, T(1), ref<T>(dl_[l], o, 1), ref<T>(W_[l], i, 1), T(0), mut(dl_[l - 1], i, 1));
-      for (int64_t e = 0; e < mc * i; ++e) dl_[l - 1][e] *= phi_prime(z_[l - 1][e], a_.act);
+      T *dp = dl_[l - 1], *zp = z_[l - 1];
+      const MemoryActivation act = a_.act;
+#pragma omp simd
+      for (int64_t e = 0; e < mc * i; ++e) dp[e] *= phi_prime(zp[e], act);
     }
   }
 
@@ -203,7 +206,7 @@ class Problem {
       }
       if (l < L - 1) {
         T* hn = l % 2 == 0 ? h0_ : h1_;
-        for (int64_t e = 0; e < mc * o; ++e) hn[e] = phi(o_[e], a_.act);
+        phi_rows(o_, hn, mc * o);
         h = hn, hs = o;
       }
     }
@@ -212,13 +215,21 @@ class Problem {
     return -1;
   }
 
+  void phi_rows(const T* z, T* out, int64_t n) const {
+    const MemoryActivation act = a_.act;
+#pragma omp simd
+    for (int64_t e = 0; e < n; ++e) out[e] = phi(z[e], act);
+  }
+
   // Chunk-end state of layer l (spec §4); −1, or 0 / 1 when W / S became non-finite.
   int update(int l, int64_t m) {
     const int64_t i = in_[l], o = out_[l], last = (m - 1) * a_.chunk;
     const T ab = ca_[m - 1], eb = ce_[m - 1], fb = cf_[m - 1];
     T *W = W_[l], *S = S_[l];
-    if (fb != T(0))
+    if (fb != T(0)) {
+#pragma omp simd
       for (int64_t e = 0; e < o * i; ++e) W[e] = ab * W[e] + fb * S[e];
+    }
     for (int64_t j = 0; j < m; ++j)  // rows G_bj δ_j
       for (int64_t c = 0; c < o; ++c) tmp_[j * o + c] = cG_[last + j] * dl_[l][j * o + c];
     gemm(o, i, m, T(-1), ref<T>(tmp_, 1, o), ref<T>(act_[l], i, 1), fb != T(0) ? T(1) : ab, mut(W, i, 1));
