@@ -1,13 +1,14 @@
 // The fused inference forward of the memory (src/memory/memory_kernel.h): equal to the composed
 // path (outputs and state, spec §4–§6), streaming through it, non-finite reporting (§8), and no
 // heap allocation per call after warm-up (malloc interposed in this executable, as alloc_test).
+#include "memory/memory_kernel.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "alloc_hook.h"
 #include "autodiff/graph.h"
-#include "memory/memory_kernel.h"
 #include "memory/neural_memory.h"
 #include "memory_test_util.h"
 #include "ops/ops.h"
@@ -20,7 +21,8 @@ Tensor make_input(Graph& g, int64_t B, int64_t T, int64_t D, DType dt, uint64_t 
   Rng rng(seed);
   Tensor t = g.new_tensor(Shape{B, T, D}, dt, false);
   dispatch_float(dt, [&](auto zero) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.ptr<decltype(zero)>()[i] = decltype(zero)(rng.normal());
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.ptr<decltype(zero)>()[i] = decltype(zero)(rng.normal());
   });
   return t;
 }
@@ -35,8 +37,8 @@ double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 // Feeds x in pieces with the state carried; returns the outputs concatenated along time.
-std::vector<double> run_pieces(const Module& m, Graph& g, const Tensor& x, const std::vector<int64_t>& sizes,
-                               MemoryState* st, bool fused) {
+std::vector<double> run_pieces(const Module& m, Graph& g, const Tensor& x,
+                               const std::vector<int64_t>& sizes, MemoryState* st, bool fused) {
   std::vector<Tensor> outs;
   int64_t t0 = 0;
   for (int64_t n : sizes) {
@@ -79,13 +81,15 @@ TEST_P(FusedEqualsComposed, F64AndF32) {
     Module m(c, dt);
     Graph g;
     const Tensor x = make_input(g, B, T, c.d_model, dt, 11);
-    for (const std::vector<int64_t>& pieces : {std::vector<int64_t>{T}, std::vector<int64_t>{5, 8}}) {
+    for (const std::vector<int64_t>& pieces :
+         {std::vector<int64_t>{T}, std::vector<int64_t>{5, 8}}) {
       MemoryState sc, sf;
       const std::vector<double> want = run_pieces(m, g, x, pieces, &sc, false);
       const std::vector<double> got = run_pieces(m, g, x, pieces, &sf, true);
       const double tol = dt == DType::f64 ? 1e-10 : 1e-5;
       EXPECT_LT(rel_diff(got, want), tol) << "outputs, pieces " << pieces.size();
-      EXPECT_LT(rel_diff(state_values(sf), state_values(sc)), tol) << "state, pieces " << pieces.size();
+      EXPECT_LT(rel_diff(state_values(sf), state_values(sc)), tol)
+          << "state, pieces " << pieces.size();
       EXPECT_EQ(sf.pos, sc.pos);
       EXPECT_EQ(sf.pending(), sc.pending());
     }
@@ -97,7 +101,8 @@ std::vector<Case> cases() {
   for (int depth : {1, 2, 3})
     for (int64_t chunk : {1, 4, 16})
       for (int flags = 0; flags < 8; ++flags)
-        v.push_back({depth, chunk, bool(flags & 1), bool(flags & 2), bool(flags & 4), MemoryActivation::gelu});
+        v.push_back({depth, chunk, bool(flags & 1), bool(flags & 2), bool(flags & 4),
+                     MemoryActivation::gelu});
   v.push_back({2, 4, true, true, false, MemoryActivation::silu});
   v.push_back({3, 5, true, true, true, MemoryActivation::silu});
   v.push_back({4, 4, true, true, false, MemoryActivation::gelu});
@@ -108,9 +113,10 @@ std::vector<Case> cases() {
 INSTANTIATE_TEST_SUITE_P(Table, FusedEqualsComposed, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& i) {
                            const Case& p = i.param;
-                           return "depth" + std::to_string(p.depth) + "_chunk" + std::to_string(p.chunk) +
-                                  (p.momentum ? "_mom" : "") + (p.decay ? "_decay" : "") +
-                                  (p.residual ? "_res" : "") + (p.act == MemoryActivation::silu ? "_silu" : "");
+                           return "depth" + std::to_string(p.depth) + "_chunk" +
+                                  std::to_string(p.chunk) + (p.momentum ? "_mom" : "") +
+                                  (p.decay ? "_decay" : "") + (p.residual ? "_res" : "") +
+                                  (p.act == MemoryActivation::silu ? "_silu" : "");
                          });
 
 // ---- streaming through the fused path (spec §6): one call == random pieces == token by token
@@ -125,7 +131,8 @@ TEST(FusedMemory, StreamingEqualsOneCall) {
     MemoryState one, pieces, tokens;
     const std::vector<double> a = run_pieces(m, g, x, {T}, &one, true);
     const std::vector<double> b = run_pieces(m, g, x, {3, 1, 6, 2, 5, 4, 2}, &pieces, true);
-    const std::vector<double> t = run_pieces(m, g, x, std::vector<int64_t>(size_t(T), 1), &tokens, true);
+    const std::vector<double> t =
+        run_pieces(m, g, x, std::vector<int64_t>(size_t(T), 1), &tokens, true);
     EXPECT_LT(rel_diff(b, a), 1e-10);
     EXPECT_LT(rel_diff(t, a), 1e-10);
     EXPECT_LT(rel_diff(state_values(pieces), state_values(one)), 1e-10);
@@ -166,7 +173,8 @@ TEST(FusedMemory, NonFiniteWeightReportedWithPlace) {
   Result<Tensor> out = m.mem->forward(g, x, &st);
   ASSERT_FALSE(out.ok());
   // δ of layer 1 comes through W^2: the first bad read is layer 1's, at the chunk's first token.
-  EXPECT_NE(out.message().find("non-finite memory read: layer 1, batch 0, head 1, position 0"), std::string::npos)
+  EXPECT_NE(out.message().find("non-finite memory read: layer 1, batch 0, head 1, position 0"),
+            std::string::npos)
       << out.message();
   EXPECT_EQ(out.message(), composed.message());
   EXPECT_EQ(st.pos, 0);  // the state is left as it was
@@ -180,17 +188,20 @@ long kernel_allocations() {
   std::vector<T> q(size_t(B * H * N * d)), k(q.size()), v(q.size()), y(q.size());
   std::vector<T> th(size_t(B * H * N)), et(th.size()), al(th.size());
   Rng rng(1);
-  for (auto* vec : {&q, &k, &v}) for (T& e : *vec) e = T(0.3 * rng.normal());
+  for (auto* vec : {&q, &k, &v})
+    for (T& e : *vec) e = T(0.3 * rng.normal());
   for (size_t i = 0; i < th.size(); ++i) th[i] = T(0.05), et[i] = T(0.9), al[i] = T(0.01);
-  std::vector<T> w0(size_t(H * hid * d)), w1(w0.size()), wo0(size_t(B) * w0.size()), wo1(wo0.size()),
-      so0(wo0.size()), so1(wo0.size());
-  for (auto* vec : {&w0, &w1}) for (T& e : *vec) e = T(0.3 * rng.normal());
+  std::vector<T> w0(size_t(H * hid * d)), w1(w0.size()), wo0(size_t(B) * w0.size()),
+      wo1(wo0.size()), so0(wo0.size()), so1(wo0.size());
+  for (auto* vec : {&w0, &w1})
+    for (T& e : *vec) e = T(0.3 * rng.normal());
   MemoryKernelArgs<T> a;
   a.B = B, a.H = H, a.N = N, a.d = d, a.chunk = 16, a.depth = 2, a.hidden = hid;
   a.q = q.data(), a.k = k.data(), a.v = v.data(), a.y = y.data();
   a.theta = th.data(), a.eta = et.data(), a.alpha = al.data();
   a.w_in[0] = w0.data(), a.w_in[1] = w1.data();  // batch stride 0: the shared W_0, S_0 = 0
-  a.w_out[0] = wo0.data(), a.w_out[1] = wo1.data(), a.s_out[0] = so0.data(), a.s_out[1] = so1.data();
+  a.w_out[0] = wo0.data(), a.w_out[1] = wo1.data(), a.s_out[0] = so0.data(),
+  a.s_out[1] = so1.data();
   gemm_reserve_workspace();
   EXPECT_FALSE(memory_forward_fused(a).found);  // warm-up: workspaces and the OpenMP team
   g_allocations = 0;

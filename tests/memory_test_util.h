@@ -39,7 +39,9 @@ inline std::vector<double> values(const Tensor& t, bool grad = false) {
   dispatch_float(t.dtype, [&](auto zero) {
     using T = decltype(zero);
     const T* p = static_cast<const T*>(grad ? t.grad : t.data);
-    for_each_index(t.shape, [&](const int64_t* idx, int64_t i) { v[size_t(i)] = double(p[element_offset(t, idx)]); });
+    for_each_index(t.shape, [&](const int64_t* idx, int64_t i) {
+      v[size_t(i)] = double(p[element_offset(t, idx)]);
+    });
   });
   return v;
 }
@@ -51,8 +53,8 @@ inline std::vector<double> state_values(const MemoryState& st) {
       const std::vector<double> e = values(t);
       v.insert(v.end(), e.begin(), e.end());
     }
-  for (const Tensor* t : {&st.tail_q, &st.tail_k, &st.tail_v, &st.pend_k, &st.pend_v, &st.pend_theta,
-                          &st.pend_eta, &st.pend_alpha})
+  for (const Tensor* t : {&st.tail_q, &st.tail_k, &st.tail_v, &st.pend_k, &st.pend_v,
+                          &st.pend_theta, &st.pend_eta, &st.pend_alpha})
     if (t->ndim() > 0) {
       const std::vector<double> e = values(*t);
       v.insert(v.end(), e.begin(), e.end());

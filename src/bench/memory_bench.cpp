@@ -103,7 +103,8 @@ double memory_step_flops(const NeuralMemoryConfig& c, int64_t batch, int64_t seq
 }
 
 // Median seconds of a forward with no gradient (one warm-up), fused kernel or op-composed path.
-Result<double> time_inference(NeuralMemoryConfig c, bool fused, const Tensor& x, int repeats, uint64_t seed) {
+Result<double> time_inference(NeuralMemoryConfig c, bool fused, const Tensor& x, int repeats,
+                              uint64_t seed) {
   c.fused_inference = fused;
   ParamStore store(DType::f32);
   Rng rng(seed);
@@ -186,7 +187,8 @@ Result<MemoryBenchReport> run_memory_bench(const MemoryBenchOptions& opt) {
           bwd.push_back(bw);
         }
         for (bool fused : {false, true}) {
-          say(fmt::format("chunk {}, {} thread(s): forward only, {}", chunk, threads, fused ? "fused" : "composed"));
+          say(fmt::format("chunk {}, {} thread(s): forward only, {}", chunk, threads,
+                          fused ? "fused" : "composed"));
           Result<double> s = time_inference(c, fused, x, opt.repeats, opt.seed);
           if (!s.ok()) return Status::error(fmt::format("chunk {}: {}", chunk, s.message()));
           (fused ? row.fused_forward_seconds : row.composed_forward_seconds) = *s;

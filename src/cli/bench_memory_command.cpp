@@ -81,14 +81,17 @@ int bench_memory(MemoryArgs& a) {
     for (bool fused : {false, true}) {
       const double sec = fused ? r.fused_forward_seconds : r.composed_forward_seconds;
       fwd.push_back({std::to_string(r.chunk), std::to_string(r.threads),
-                     fused ? "forward only, fused" : "forward only, composed", fmt::format("{:.3f}", sec),
-                     fmt::format("{:.0f}", tokens / sec), fmt::format("{:.2f}", flop / sec),
+                     fused ? "forward only, fused" : "forward only, composed",
+                     fmt::format("{:.3f}", sec), fmt::format("{:.0f}", tokens / sec),
+                     fmt::format("{:.2f}", flop / sec),
                      fmt::format("{:.1f}%", 100 * flop / sec / peak)});
     }
   }
-  fmt::print("\nInference (no gradient), median of the same repeats; GFLOP/s: a third of GFLOP/step.\n\n");
-  print_markdown_table({"chunk", "threads", "path", "forward s", "tokens/s", "GFLOP/s", "% of fp32 peak"},
-                       "rrlrrrr", fwd);
+  fmt::print(
+      "\nInference (no gradient), median of the same repeats; GFLOP/s: a third of GFLOP/step.\n\n");
+  print_markdown_table(
+      {"chunk", "threads", "path", "forward s", "tokens/s", "GFLOP/s", "% of fp32 peak"}, "rrlrrrr",
+      fwd);
   fmt::print(
       "\nTargets: >= 5x the PyTorch peer and >= 25% of the fp32 peak. GFLOP/step counts the "
       "chunked algorithm's matmuls, forward + backward (memory_step_flops). Peak RSS: getrusage's "

@@ -2,9 +2,11 @@
 // order with W, S kept in the output buffers (hot in cache). Per chunk of m tokens, at the
 // chunk-start weights W_0, S_0:
 //   coefficients a, e, f, n, G by the spec §4 recurrences (no divisions);
-//   key path Z^l = A^{l−1} W^lᵀ, A^l = φ(Z^l); δ^L = 2 (M_0(k) − v), δ^{l−1} = (δ^l W^l) ⊙ φ'(Z^{l−1});
+//   key path Z^l = A^{l−1} W^lᵀ, A^l = φ(Z^l); δ^L = 2 (M_0(k) − v),
+//     δ^{l−1} = (δ^l W^l) ⊙ φ'(Z^{l−1});
 //   reads O = diag(a) H W_0ᵀ + diag(f) H S_0ᵀ − (G ⊙ H A^{l−1}ᵀ) δ^l (spec §4 "W_i h", §5);
-//   a full chunk ends with W_b = a_b W_0 + f_b S_0 − Σ_j G_bj δ_j a_jᵀ, S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ.
+//   a full chunk ends with W_b = a_b W_0 + f_b S_0 − Σ_j G_bj δ_j a_jᵀ,
+//     S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ.
 #include "memory/memory_kernel.h"
 
 #include <cmath>
@@ -37,7 +39,8 @@ template <class T>
     return s * (T(1) + z * (T(1) - s));
   }
   const T t = vmath::tanh(T(kGeluC) * (z + T(kGeluA) * z * z * z));
-  return T(0.5) * (T(1) + t) + T(0.5) * z * (T(1) - t * t) * T(kGeluC) * (T(1) + T(3 * kGeluA) * z * z);
+  return T(0.5) * (T(1) + t) +
+         T(0.5) * z * (T(1) - t * t) * T(kGeluC) * (T(1) + T(3 * kGeluA) * z * z);
 }
 
 // Index of the first row of x [rows × cols] holding a non-finite value, or −1.
@@ -54,16 +57,21 @@ int64_t first_bad_row(const T* x, int64_t rows, int64_t cols) {
 }
 
 template <class T>
-MatRef<T> ref(const T* p, int64_t rs, int64_t cs) { return {p, rs, cs}; }
+MatRef<T> ref(const T* p, int64_t rs, int64_t cs) {
+  return {p, rs, cs};
+}
 template <class T>
-MatMut<T> mut(T* p, int64_t rs, int64_t cs) { return {p, rs, cs}; }
+MatMut<T> mut(T* p, int64_t rs, int64_t cs) {
+  return {p, rs, cs};
+}
 
 // A fault's place in the composed path's checking order: chunk, then the reads (phase 0) before
 // the chunk-end update (phase 1), layer, weights before momentum, problem.
 struct FaultKey {
   int64_t chunk, phase, layer, what, problem;
   bool operator<(const FaultKey& o) const {
-    const int64_t a[5] = {chunk, phase, layer, what, problem}, b[5] = {o.chunk, o.phase, o.layer, o.what, o.problem};
+    const int64_t a[5] = {chunk, phase, layer, what, problem},
+                  b[5] = {o.chunk, o.phase, o.layer, o.what, o.problem};
     for (int i = 0; i < 5; ++i)
       if (a[i] != b[i]) return a[i] < b[i];
     return false;
@@ -102,14 +110,17 @@ class Problem {
     T* ws = workspace<T>(workspace_size(a));
     ca_ = ws, ce_ = ca_ + m, cf_ = ce_ + m, cn_ = cf_ + m, cG_ = cn_ + m * m, sc_ = cG_ + m * m;
     T* rest = sc_ + m * m;
-    for (int l = 0; l < L; ++l) act_[l] = rest, z_[l] = act_[l] + m * w, dl_[l] = z_[l] + m * w, rest = dl_[l] + m * w;
+    for (int l = 0; l < L; ++l)
+      act_[l] = rest, z_[l] = act_[l] + m * w, dl_[l] = z_[l] + m * w, rest = dl_[l] + m * w;
     h0_ = rest, h1_ = h0_ + m * w, o_ = h1_ + m * w, tmp_ = o_ + m * w;
     for (int l = 0; l < L; ++l) {  // the chunk-start state into the output buffers
       const int64_t sz = out_[l] * in_[l];
       W_[l] = a.w_out[l] + p_ * sz, S_[l] = a.s_out[l] + p_ * sz;
       std::memcpy(W_[l], a.w_in[l] + bi * a.w_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
-      if (a.s_in[l]) std::memcpy(S_[l], a.s_in[l] + bi * a.s_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
-      else std::memset(S_[l], 0, size_t(sz) * sizeof(T));
+      if (a.s_in[l])
+        std::memcpy(S_[l], a.s_in[l] + bi * a.s_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
+      else
+        std::memset(S_[l], 0, size_t(sz) * sizeof(T));
     }
     const int64_t nc = (a.N + m - 1) / m;
     for (int64_t c = 0; c < nc; ++c) {
@@ -168,7 +179,8 @@ class Problem {
       if (l < L - 1) phi_rows(z_[l], act_[l + 1], mc * o);
     }
     T* dL = dl_[L - 1];
-    for (int64_t e = 0; e < mc * d; ++e) dL[e] = T(2) * (z_[L - 1][e] + (a_.residual ? k[e] : T(0)) - v[e]);
+    for (int64_t e = 0; e < mc * d; ++e)
+      dL[e] = T(2) * (z_[L - 1][e] + (a_.residual ? k[e] : T(0)) - v[e]);
     for (int l = L - 1; l > 0; --l) {
       const int64_t i = in_[l], o = out_[l];
       gemm(mc, i, o, T(1), ref<T>(dl_[l], o, 1), ref<T>(W_[l], i, 1), T(0), mut(dl_[l - 1], i, 1));
@@ -179,7 +191,8 @@ class Problem {
     }
   }
 
-  // Reads after the write, all tokens of the chunk at once; the first bad row (layer in *layer) or −1.
+  // Reads after the write, all tokens of the chunk at once; the first bad row (layer in *layer) or
+  // −1.
   int64_t reads(int64_t t0, int64_t mc, int* layer) {
     const int L = a_.depth;
     const int64_t m = a_.chunk, d = a_.d;
@@ -232,7 +245,8 @@ class Problem {
     }
     for (int64_t j = 0; j < m; ++j)  // rows G_bj δ_j
       for (int64_t c = 0; c < o; ++c) tmp_[j * o + c] = cG_[last + j] * dl_[l][j * o + c];
-    gemm(o, i, m, T(-1), ref<T>(tmp_, 1, o), ref<T>(act_[l], i, 1), fb != T(0) ? T(1) : ab, mut(W, i, 1));
+    gemm(o, i, m, T(-1), ref<T>(tmp_, 1, o), ref<T>(act_[l], i, 1), fb != T(0) ? T(1) : ab,
+         mut(W, i, 1));
     for (int64_t j = 0; j < m; ++j)  // rows n_bj δ_j
       for (int64_t c = 0; c < o; ++c) tmp_[j * o + c] = cn_[last + j] * dl_[l][j * o + c];
     gemm(o, i, m, T(-1), ref<T>(tmp_, 1, o), ref<T>(act_[l], i, 1), eb, mut(S, i, 1));

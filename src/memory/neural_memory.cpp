@@ -139,8 +139,8 @@ bool NeuralMemory::needs_grad(const Graph& g, const Tensor& x, const MemoryState
   for (const auto& [name, t] : named_params()) any = any || t.grad != nullptr;
   for (const auto* list : {&st.w, &st.s})
     for (const Tensor& t : *list) any = any || t.grad != nullptr;
-  for (const Tensor* t : {&st.tail_q, &st.tail_k, &st.tail_v, &st.pend_k, &st.pend_v, &st.pend_theta,
-                          &st.pend_eta, &st.pend_alpha})
+  for (const Tensor* t : {&st.tail_q, &st.tail_k, &st.tail_v, &st.pend_k, &st.pend_v,
+                          &st.pend_theta, &st.pend_eta, &st.pend_alpha})
     any = any || t->grad != nullptr;
   return any;
 }
@@ -369,7 +369,8 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
     if (state) *state = st;
     return out;
   };
-  if (c.fused_inference && !needs_grad(g, x, st)) {  // inference: the fused kernel (memory_kernel.h), same results
+  // Inference: the fused kernel (memory_kernel.h), the same results as the ops below.
+  if (c.fused_inference && !needs_grad(g, x, st)) {
     std::vector<Tensor> W(static_cast<size_t>(L)), S(static_cast<size_t>(L));
     const Tensor y = g.new_tensor(Shape{B, H, N, d}, dt, false);
     Status status;
@@ -385,15 +386,17 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
         const Tensor& w0 = st.w[size_t(l)];
         a.w_in[l] = cptr(w0), a.s_in[l] = cptr(st.s[size_t(l)]);
         a.w_in_bstride[l] = a.s_in_bstride[l] = H * w0.shape[2] * w0.shape[3];
-        W[size_t(l)] = g.new_tensor(w0.shape, dt, false), S[size_t(l)] = g.new_tensor(w0.shape, dt, false);
+        W[size_t(l)] = g.new_tensor(w0.shape, dt, false),
+        S[size_t(l)] = g.new_tensor(w0.shape, dt, false);
         a.w_out[l] = W[size_t(l)].template ptr<F>(), a.s_out[l] = S[size_t(l)].template ptr<F>();
       }
       a.y = y.ptr<F>();
       const MemoryKernelFault f = memory_forward_fused(a);
       if (f.found)
-        status = Status::error("memory: non-finite " + std::string(f.what) + ": layer " + std::to_string(f.layer) +
-                               ", batch " + std::to_string(f.batch) + ", head " + std::to_string(f.head) +
-                               ", position " + std::to_string(pos0 - np + f.position));
+        status = Status::error("memory: non-finite " + std::string(f.what) + ": layer " +
+                               std::to_string(f.layer) + ", batch " + std::to_string(f.batch) +
+                               ", head " + std::to_string(f.head) + ", position " +
+                               std::to_string(pos0 - np + f.position));
     });
     if (!status.ok()) return status;
     return finish(y, std::move(W), std::move(S));
