@@ -36,12 +36,15 @@ double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
   return m / s;
 }
 
+enum class Path { composed, fused, alternate };  // alternate: fused for odd pieces
+
 // Feeds x in pieces with the state carried; returns the outputs concatenated along time.
 std::vector<double> run_pieces(const Module& m, Graph& g, const Tensor& x,
-                               const std::vector<int64_t>& sizes, MemoryState* st, bool fused) {
+                               const std::vector<int64_t>& sizes, MemoryState* st, Path path) {
   std::vector<Tensor> outs;
   int64_t t0 = 0;
   for (int64_t n : sizes) {
+    const bool fused = path == Path::fused || (path == Path::alternate && outs.size() % 2 == 1);
     Result<Tensor> o = [&] {
       if (!fused) return m.mem->forward(g, ops::slice(g, x, 1, t0, t0 + n), st);
       NoGradScope ng(g);
@@ -84,8 +87,8 @@ TEST_P(FusedEqualsComposed, F64AndF32) {
     for (const std::vector<int64_t>& pieces :
          {std::vector<int64_t>{T}, std::vector<int64_t>{5, 8}}) {
       MemoryState sc, sf;
-      const std::vector<double> want = run_pieces(m, g, x, pieces, &sc, false);
-      const std::vector<double> got = run_pieces(m, g, x, pieces, &sf, true);
+      const std::vector<double> want = run_pieces(m, g, x, pieces, &sc, Path::composed);
+      const std::vector<double> got = run_pieces(m, g, x, pieces, &sf, Path::fused);
       const double tol = dt == DType::f64 ? 1e-10 : 1e-5;
       EXPECT_LT(rel_diff(got, want), tol) << "outputs, pieces " << pieces.size();
       EXPECT_LT(rel_diff(state_values(sf), state_values(sc)), tol)
@@ -128,11 +131,15 @@ TEST(FusedMemory, StreamingEqualsOneCall) {
     const int64_t B = 2, T = 23;
     Graph g;
     const Tensor x = make_input(g, B, T, c.d_model, DType::f64, 5);
-    MemoryState one, pieces, tokens;
-    const std::vector<double> a = run_pieces(m, g, x, {T}, &one, true);
-    const std::vector<double> b = run_pieces(m, g, x, {3, 1, 6, 2, 5, 4, 2}, &pieces, true);
+    MemoryState one, pieces, tokens, mixed;
+    const std::vector<double> a = run_pieces(m, g, x, {T}, &one, Path::fused);
+    const std::vector<double> b = run_pieces(m, g, x, {3, 1, 6, 2, 5, 4, 2}, &pieces, Path::fused);
     const std::vector<double> t =
-        run_pieces(m, g, x, std::vector<int64_t>(size_t(T), 1), &tokens, true);
+        run_pieces(m, g, x, std::vector<int64_t>(size_t(T), 1), &tokens, Path::fused);
+    // A state handed between the two paths (composed, fused, composed, ...).
+    const std::vector<double> mx = run_pieces(m, g, x, {5, 3, 7, 8}, &mixed, Path::alternate);
+    EXPECT_LT(rel_diff(mx, a), 1e-10);
+    EXPECT_LT(rel_diff(state_values(mixed), state_values(one)), 1e-10);
     EXPECT_LT(rel_diff(b, a), 1e-10);
     EXPECT_LT(rel_diff(t, a), 1e-10);
     EXPECT_LT(rel_diff(state_values(pieces), state_values(one)), 1e-10);
