@@ -9,6 +9,7 @@
 //     S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ.
 #include "memory/memory_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <mutex>

@@ -386,7 +386,7 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
         const Tensor& w0 = st.w[size_t(l)];
         a.w_in[l] = cptr(w0), a.s_in[l] = cptr(st.s[size_t(l)]);
         a.w_in_bstride[l] = a.s_in_bstride[l] = H * w0.shape[2] * w0.shape[3];
-        W[size_t(l)] = g.new_tensor(w0.shape, dt, false),
+        W[size_t(l)] = g.new_tensor(w0.shape, dt, false);
         S[size_t(l)] = g.new_tensor(w0.shape, dt, false);
         a.w_out[l] = W[size_t(l)].template ptr<F>(), a.s_out[l] = S[size_t(l)].template ptr<F>();
       }
