@@ -83,7 +83,7 @@ void read_peer(const MemoryBenchOptions& opt, MemoryBenchRow& row) {
 // product, and every operand depends on x or a parameter: backward = 2 × forward, step = 3 ×
 // forward. (The first chunk's S_0 = 0 needs no gradient: 2b·P per (batch, head) once, < 0.1% here,
 // counted.)
-double memory_step_flops(const NeuralMemoryConfig& c, int64_t batch, int64_t seq) {
+double memory_forward_flops(const NeuralMemoryConfig& c, int64_t batch, int64_t seq) {
   const double B = double(batch), T = double(seq), D = double(c.d_model), H = double(c.n_heads);
   const double E = double(c.inner_dim()), b = double(c.chunk);
   const int64_t nc = (seq + c.chunk - 1) / c.chunk, full = seq % c.chunk == 0 ? nc : nc - 1;
@@ -95,8 +95,31 @@ double memory_step_flops(const NeuralMemoryConfig& c, int64_t batch, int64_t seq
   const double dense = 2 * B * T * D * (4 * E + gates * H) + 2 * B * T * E * D;
   const double per_chunk =
       2 * b * b + 2 * b * b * b + 2 * b * P + 2 * b * (P - P1) + 4 * b * P + 2 * b * b * io;
-  const double forward = dense + B * H * (double(nc) * per_chunk + double(full) * 4 * b * P);
-  return 3 * forward;
+  return dense + B * H * (double(nc) * per_chunk + double(full) * 4 * b * P);
+}
+
+double memory_step_flops(const NeuralMemoryConfig& c, int64_t batch, int64_t seq) {
+  return 3 * memory_forward_flops(c, batch, seq);
+}
+
+// Median seconds of a forward with no gradient (one warm-up), fused kernel or op-composed path.
+Result<double> time_inference(NeuralMemoryConfig c, bool fused, const Tensor& x, int repeats,
+                              uint64_t seed) {
+  c.fused_inference = fused;
+  ParamStore store(DType::f32);
+  Rng rng(seed);
+  const NeuralMemory mem(c, store, rng, "mem.");
+  Graph g;
+  NoGradScope ng(g);
+  std::vector<double> t;
+  for (int step = 0; step <= repeats; ++step) {
+    const auto t0 = Clock::now();
+    Result<Tensor> out = mem.forward(g, x, nullptr);
+    if (!out.ok()) return Status::error(out.message());
+    if (step > 0) t.push_back(seconds_since(t0));
+    g.reset();
+  }
+  return median(t);
 }
 
 NeuralMemoryConfig memory_bench_config(const MemoryBenchOptions& opt, int64_t chunk) {
@@ -162,6 +185,13 @@ Result<MemoryBenchReport> run_memory_bench(const MemoryBenchOptions& opt) {
           total.push_back(seconds_since(t0));
           fwd.push_back(f);
           bwd.push_back(bw);
+        }
+        for (bool fused : {false, true}) {
+          say(fmt::format("chunk {}, {} thread(s): forward only, {}", chunk, threads,
+                          fused ? "fused" : "composed"));
+          Result<double> s = time_inference(c, fused, x, opt.repeats, opt.seed);
+          if (!s.ok()) return Status::error(fmt::format("chunk {}: {}", chunk, s.message()));
+          (fused ? row.fused_forward_seconds : row.composed_forward_seconds) = *s;
         }
         row.seconds = median(total);
         row.forward_seconds = median(fwd);

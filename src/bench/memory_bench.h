@@ -13,6 +13,9 @@
 
 namespace titans {
 
+// Matmul FLOPs of one forward (a third of a step, below).
+double memory_forward_flops(const NeuralMemoryConfig& cfg, int64_t batch, int64_t seq);
+
 // Matmul FLOPs of one step (forward + backward) of the chunked algorithm (NeuralMemory::forward and
 // the graph's backward) over [batch, seq, d_model]; the formula is written out in memory_bench.cpp.
 double memory_step_flops(const NeuralMemoryConfig& cfg, int64_t batch, int64_t seq);
@@ -32,6 +35,8 @@ struct MemoryBenchRow {
   double ratio = 0;               // tokens_per_s / torch_tokens_per_s (0 without the peer)
   double max_rss_mib = 0;         // this process's peak RSS during the configuration (ru_maxrss)
   double torch_max_rss_mib = 0;   // the peer's (its max_rss_mib field; 0 when absent)
+  // Forward only, no gradient (inference): medians of the op-composed path and the fused kernel.
+  double composed_forward_seconds = 0, fused_forward_seconds = 0;
 };
 
 struct MemoryBenchReport {

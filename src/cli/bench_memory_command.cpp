@@ -74,6 +74,24 @@ int bench_memory(MemoryArgs& a) {
       {"chunk", "threads", "step s (fwd + bwd)", "tokens/s", "GFLOP/step", "GFLOP/s",
        "% of fp32 peak", "PyTorch tokens/s", "vs PyTorch", "peak RSS MiB", "PyTorch peak RSS MiB"},
       "rrrrrrrrrrr", rows);
+  std::vector<std::vector<std::string>> fwd;
+  for (const MemoryBenchRow& r : rep->rows) {
+    const double flop = r.gflop / 3, tokens = double(opt.batch * opt.seq);
+    const double peak = r.gflops / (r.peak_percent / 100);
+    for (bool fused : {false, true}) {
+      const double sec = fused ? r.fused_forward_seconds : r.composed_forward_seconds;
+      fwd.push_back({std::to_string(r.chunk), std::to_string(r.threads),
+                     fused ? "forward only, fused" : "forward only, composed",
+                     fmt::format("{:.3f}", sec), fmt::format("{:.0f}", tokens / sec),
+                     fmt::format("{:.2f}", flop / sec),
+                     fmt::format("{:.1f}%", 100 * flop / sec / peak)});
+    }
+  }
+  fmt::print(
+      "\nInference (no gradient), median of the same repeats; GFLOP/s: a third of GFLOP/step.\n\n");
+  print_markdown_table(
+      {"chunk", "threads", "path", "forward s", "tokens/s", "GFLOP/s", "% of fp32 peak"}, "rrlrrrr",
+      fwd);
   fmt::print(
       "\nTargets: >= 5x the PyTorch peer and >= 25% of the fp32 peak. GFLOP/step counts the "
       "chunked algorithm's matmuls, forward + backward (memory_step_flops). Peak RSS: getrusage's "

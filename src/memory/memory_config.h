@@ -31,6 +31,9 @@ struct NeuralMemoryConfig {
   double theta_init = 0.1;  // θ / theta_max
   double eta_init = 0.9;
   double alpha_init = 0.01;
+  // Inference (nothing needs a gradient) runs the fused kernel (memory_kernel.h); false keeps the
+  // op-composed path there too (benchmarks, tests).
+  bool fused_inference = true;
   double l2_eps = 1e-6;   // q, k: u / sqrt(|u|² + eps)
   double rms_eps = 1e-6;  // output RMSNorm
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "memory/memory_kernel.h"
 #include "ops/ops.h"
 #include "tensor/index_iter.h"
 
@@ -130,6 +131,18 @@ MemoryState copy_state(Graph& g, const MemoryState& s) {
   out.pend_theta = copy(s.pend_theta), out.pend_eta = copy(s.pend_eta), out.pend_alpha = copy(s.pend_alpha);
   out.pos = s.pos;
   return out;
+}
+
+bool NeuralMemory::needs_grad(const Graph& g, const Tensor& x, const MemoryState& st) const {
+  if (!g.grad_enabled()) return false;
+  bool any = x.grad != nullptr;
+  for (const auto& [name, t] : named_params()) any = any || t.grad != nullptr;
+  for (const auto* list : {&st.w, &st.s})
+    for (const Tensor& t : *list) any = any || t.grad != nullptr;
+  for (const Tensor* t : {&st.tail_q, &st.tail_k, &st.tail_v, &st.pend_k, &st.pend_v,
+                          &st.pend_theta, &st.pend_eta, &st.pend_alpha})
+    any = any || t->grad != nullptr;
+  return any;
 }
 
 MemoryState NeuralMemory::initial_state(Graph& g, int64_t B) const {
@@ -340,6 +353,54 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   eta = append(g, st.pend_eta, eta);
   alpha = append(g, st.pend_alpha, alpha);
   const int64_t N = np + T, nc = (N + b - 1) / b, pad = nc * b - N;
+  const auto finish = [&](const Tensor& y_heads, std::vector<Tensor> W, std::vector<Tensor> S) {
+    const Tensor out = output_path(g, p_, c, slice(g, y_heads, 2, np, np + T), x);
+    st.w = std::move(W);
+    st.s = std::move(S);
+    const int64_t start = N / b * b;  // first token of the unfinished chunk
+    if (start < N) {
+      st.pend_k = slice(g, k, 2, start, N), st.pend_v = slice(g, v, 2, start, N);
+      st.pend_theta = slice(g, theta, 2, start, N), st.pend_eta = slice(g, eta, 2, start, N);
+      st.pend_alpha = slice(g, alpha, 2, start, N);
+    } else {
+      st.pend_k = st.pend_v = st.pend_theta = st.pend_eta = st.pend_alpha = Tensor{};
+    }
+    st.pos += T;
+    if (state) *state = st;
+    return out;
+  };
+  // Inference: the fused kernel (memory_kernel.h), the same results as the ops below.
+  if (c.fused_inference && !needs_grad(g, x, st)) {
+    std::vector<Tensor> W(static_cast<size_t>(L)), S(static_cast<size_t>(L));
+    const Tensor y = g.new_tensor(Shape{B, H, N, d}, dt, false);
+    Status status;
+    dispatch_float(dt, [&](auto zero) {
+      using F = decltype(zero);
+      MemoryKernelArgs<F> a;
+      a.B = B, a.H = H, a.N = N, a.d = d, a.chunk = b, a.depth = L, a.hidden = c.hidden_dim();
+      a.act = c.activation, a.residual = c.residual;
+      const auto cptr = [&](const Tensor& t) { return contiguous(g, t).template ptr<F>(); };
+      a.q = cptr(q), a.k = cptr(k), a.v = cptr(v);
+      a.theta = cptr(theta), a.eta = cptr(eta), a.alpha = cptr(alpha);
+      for (int l = 0; l < L; ++l) {
+        const Tensor& w0 = st.w[size_t(l)];
+        a.w_in[l] = cptr(w0), a.s_in[l] = cptr(st.s[size_t(l)]);
+        a.w_in_bstride[l] = a.s_in_bstride[l] = H * w0.shape[2] * w0.shape[3];
+        W[size_t(l)] = g.new_tensor(w0.shape, dt, false);
+        S[size_t(l)] = g.new_tensor(w0.shape, dt, false);
+        a.w_out[l] = W[size_t(l)].template ptr<F>(), a.s_out[l] = S[size_t(l)].template ptr<F>();
+      }
+      a.y = y.ptr<F>();
+      const MemoryKernelFault f = memory_forward_fused(a);
+      if (f.found)
+        status = Status::error("memory: non-finite " + std::string(f.what) + ": layer " +
+                               std::to_string(f.layer) + ", batch " + std::to_string(f.batch) +
+                               ", head " + std::to_string(f.head) + ", position " +
+                               std::to_string(pos0 - np + f.position));
+    });
+    if (!status.ok()) return status;
+    return finish(y, std::move(W), std::move(S));
+  }
   if (pad > 0) {  // zero tokens after the last real one: they reach no real output
     const Tensor z4 = g.zeros(Shape{B, H, pad, d}, dt, false), z3 = g.zeros(Shape{B, H, pad}, dt, false);
     q = concat(g, {q, z4}, 2), k = concat(g, {k, z4}, 2), v = concat(g, {v, z4}, 2);
@@ -371,21 +432,7 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
       if (Status s = advance(g, co, kp, b - 1, W0, S0, pos0 - np + t1 - 1); !s.ok()) return s;
     }
   }
-  const Tensor out = output_path(g, p_, c, slice(g, concat_all(g, ys, 2), 2, np, np + T), x);
-
-  st.w = W0;
-  st.s = S0;
-  const int64_t start = pad > 0 ? (nc - 1) * b : nc * b;  // first token of the unfinished chunk
-  if (start < N) {
-    st.pend_k = slice(g, k, 2, start, N), st.pend_v = slice(g, v, 2, start, N);
-    st.pend_theta = slice(g, theta, 2, start, N), st.pend_eta = slice(g, eta, 2, start, N);
-    st.pend_alpha = slice(g, alpha, 2, start, N);
-  } else {
-    st.pend_k = st.pend_v = st.pend_theta = st.pend_eta = st.pend_alpha = Tensor{};
-  }
-  st.pos += T;
-  if (state) *state = st;
-  return out;
+  return finish(concat_all(g, ys, 2), W0, S0);
 }
 
 Result<Tensor> NeuralMemory::read_only(Graph& g, const Tensor& q_input, const MemoryState* state,

@@ -55,6 +55,8 @@ class NeuralMemory {
   // x [B, T, d_model] → [B, T, d_model]. `state` (nullable) is read and replaced by the state after
   // the last token; a state that has not started begins at the learned W_0. A non-finite value
   // (spec §8) is an error naming what, layer, batch, head and position; `state` is then unchanged.
+  // When nothing needs a gradient (NoGradScope, or no input, parameter or state with one) the inner
+  // loop runs as the fused kernel (memory_kernel.h, cfg.fused_inference); else as recorded ops.
   Result<Tensor> forward(Graph& g, const Tensor& x, MemoryState* state) const;
 
   // M*(q) (spec §5; MAC's retrieval, paper Eq. 21): every token of q_input [B, T, d_model] reads the
@@ -72,6 +74,9 @@ class NeuralMemory {
 
  private:
   MemoryState initial_state(Graph& g, int64_t batch) const;
+  // True when the forward must record for autodiff: grad enabled and x, a parameter or the state
+  // has a gradient. Otherwise forward runs the fused kernel (memory_kernel.h).
+  bool needs_grad(const Graph& g, const Tensor& x, const MemoryState& st) const;
 
   NeuralMemoryConfig cfg_;
   DType dtype_;

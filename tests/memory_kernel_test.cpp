@@ -1,0 +1,227 @@
+// The fused inference forward of the memory (src/memory/memory_kernel.h): equal to the composed
+// path (outputs and state, spec §4–§6), streaming through it, non-finite reporting (§8), and no
+// heap allocation per call after warm-up (malloc interposed in this executable, as alloc_test).
+#include "memory/memory_kernel.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "alloc_hook.h"
+#include "autodiff/graph.h"
+#include "memory/neural_memory.h"
+#include "memory_test_util.h"
+#include "ops/ops.h"
+#include "tensor/gemm.h"
+
+namespace titans {
+namespace {
+
+Tensor make_input(Graph& g, int64_t B, int64_t T, int64_t D, DType dt, uint64_t seed) {
+  Rng rng(seed);
+  Tensor t = g.new_tensor(Shape{B, T, D}, dt, false);
+  dispatch_float(dt, [&](auto zero) {
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.ptr<decltype(zero)>()[i] = decltype(zero)(rng.normal());
+  });
+  return t;
+}
+
+// Relative max difference: max |a − b| / max(1, max |b|).
+double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0, s = 1;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  for (double e : b) s = std::max(s, std::fabs(e));
+  return m / s;
+}
+
+enum class Path { composed, fused, alternate };  // alternate: fused for odd pieces
+
+// Feeds x in pieces with the state carried; returns the outputs concatenated along time.
+std::vector<double> run_pieces(const Module& m, Graph& g, const Tensor& x,
+                               const std::vector<int64_t>& sizes, MemoryState* st, Path path) {
+  std::vector<Tensor> outs;
+  int64_t t0 = 0;
+  for (int64_t n : sizes) {
+    const bool fused = path == Path::fused || (path == Path::alternate && outs.size() % 2 == 1);
+    Result<Tensor> o = [&] {
+      if (!fused) return m.mem->forward(g, ops::slice(g, x, 1, t0, t0 + n), st);
+      NoGradScope ng(g);
+      const size_t tape = g.tape().size();
+      Result<Tensor> r = m.mem->forward(g, ops::slice(g, x, 1, t0, t0 + n), st);
+      EXPECT_EQ(g.tape().size(), tape);
+      return r;
+    }();
+    EXPECT_TRUE(o.ok()) << (o.ok() ? "" : o.message());
+    if (!o.ok()) return {};
+    outs.push_back(*o);
+    t0 += n;
+  }
+  NoGradScope ng(g);
+  Tensor out = outs[0];
+  for (size_t i = 1; i < outs.size(); ++i) out = ops::concat(g, {out, outs[i]}, 1);
+  return values(out);
+}
+
+// ---- fused == composed (autodiff path), outputs and final state, over the memory_test table
+
+struct Case {
+  int depth;
+  int64_t chunk;
+  bool momentum, decay, residual;
+  MemoryActivation act;
+};
+
+class FusedEqualsComposed : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FusedEqualsComposed, F64AndF32) {
+  const Case p = GetParam();
+  NeuralMemoryConfig c = tiny_config(p.depth, p.chunk);
+  c.momentum = p.momentum, c.decay = p.decay, c.residual = p.residual, c.activation = p.act;
+  const int64_t B = 2, T = 13;  // partial last chunks; the second piece starts with pending tokens
+  for (DType dt : {DType::f64, DType::f32}) {
+    Module m(c, dt);
+    Graph g;
+    const Tensor x = make_input(g, B, T, c.d_model, dt, 11);
+    for (const std::vector<int64_t>& pieces :
+         {std::vector<int64_t>{T}, std::vector<int64_t>{5, 8}}) {
+      MemoryState sc, sf;
+      const std::vector<double> want = run_pieces(m, g, x, pieces, &sc, Path::composed);
+      const std::vector<double> got = run_pieces(m, g, x, pieces, &sf, Path::fused);
+      const double tol = dt == DType::f64 ? 1e-10 : 1e-5;
+      EXPECT_LT(rel_diff(got, want), tol) << "outputs, pieces " << pieces.size();
+      EXPECT_LT(rel_diff(state_values(sf), state_values(sc)), tol)
+          << "state, pieces " << pieces.size();
+      EXPECT_EQ(sf.pos, sc.pos);
+      EXPECT_EQ(sf.pending(), sc.pending());
+    }
+  }
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  for (int depth : {1, 2, 3})
+    for (int64_t chunk : {1, 4, 16})
+      for (int flags = 0; flags < 8; ++flags)
+        v.push_back({depth, chunk, bool(flags & 1), bool(flags & 2), bool(flags & 4),
+                     MemoryActivation::gelu});
+  v.push_back({2, 4, true, true, false, MemoryActivation::silu});
+  v.push_back({3, 5, true, true, true, MemoryActivation::silu});
+  v.push_back({4, 4, true, true, false, MemoryActivation::gelu});
+  v.push_back({4, 16, true, true, true, MemoryActivation::silu});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, FusedEqualsComposed, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& i) {
+                           const Case& p = i.param;
+                           return "depth" + std::to_string(p.depth) + "_chunk" +
+                                  std::to_string(p.chunk) + (p.momentum ? "_mom" : "") +
+                                  (p.decay ? "_decay" : "") + (p.residual ? "_res" : "") +
+                                  (p.act == MemoryActivation::silu ? "_silu" : "");
+                         });
+
+// ---- streaming through the fused path (spec §6): one call == random pieces == token by token
+
+TEST(FusedMemory, StreamingEqualsOneCall) {
+  for (int depth : {1, 2, 3}) {
+    const NeuralMemoryConfig c = tiny_config(depth, 4);
+    Module m(c, DType::f64);
+    const int64_t B = 2, T = 23;
+    Graph g;
+    const Tensor x = make_input(g, B, T, c.d_model, DType::f64, 5);
+    MemoryState one, pieces, tokens, mixed;
+    const std::vector<double> a = run_pieces(m, g, x, {T}, &one, Path::fused);
+    const std::vector<double> b = run_pieces(m, g, x, {3, 1, 6, 2, 5, 4, 2}, &pieces, Path::fused);
+    const std::vector<double> t =
+        run_pieces(m, g, x, std::vector<int64_t>(size_t(T), 1), &tokens, Path::fused);
+    // A state handed between the two paths (composed, fused, composed, ...).
+    const std::vector<double> mx = run_pieces(m, g, x, {5, 3, 7, 8}, &mixed, Path::alternate);
+    EXPECT_LT(rel_diff(mx, a), 1e-10);
+    EXPECT_LT(rel_diff(state_values(mixed), state_values(one)), 1e-10);
+    EXPECT_LT(rel_diff(b, a), 1e-10);
+    EXPECT_LT(rel_diff(t, a), 1e-10);
+    EXPECT_LT(rel_diff(state_values(pieces), state_values(one)), 1e-10);
+    EXPECT_LT(rel_diff(state_values(tokens), state_values(one)), 1e-10);
+    EXPECT_EQ(one.pos, T);
+    EXPECT_EQ(one.pending(), T % c.chunk);
+  }
+}
+
+// ---- spec §8 through the fused path: the same report as the composed path
+
+TEST(FusedMemory, DivergenceReportedAsComposed) {
+  NeuralMemoryConfig c = tiny_config(4, 2);
+  c.theta_max = 1e6;
+  c.theta_init = 0.9;
+  Module m(c, DType::f64);
+  Graph g;
+  const Tensor x = make_input(g, 2, 64, 8, DType::f64, 3);
+  Result<Tensor> composed = m.mem->forward(g, x, nullptr);
+  ASSERT_FALSE(composed.ok());
+  NoGradScope ng(g);
+  Result<Tensor> fused = m.mem->forward(g, x, nullptr);
+  ASSERT_FALSE(fused.ok());
+  EXPECT_NE(fused.message().find("layer"), std::string::npos) << fused.message();
+  EXPECT_EQ(fused.message(), composed.message());
+}
+
+TEST(FusedMemory, NonFiniteWeightReportedWithPlace) {
+  const NeuralMemoryConfig c = tiny_config(2, 4);
+  Module m(c, DType::f64);
+  m.mem->params().mem_w0[1].ptr<double>()[4 * 8 + 3] = std::nan("");  // head 1 of layer 2
+  Graph g;
+  const Tensor x = make_input(g, 1, 6, 8, DType::f64, 4);
+  Result<Tensor> composed = m.mem->forward(g, x, nullptr);
+  ASSERT_FALSE(composed.ok());
+  MemoryState st;
+  NoGradScope ng(g);
+  Result<Tensor> out = m.mem->forward(g, x, &st);
+  ASSERT_FALSE(out.ok());
+  // δ of layer 1 comes through W^2: the first bad read is layer 1's, at the chunk's first token.
+  EXPECT_NE(out.message().find("non-finite memory read: layer 1, batch 0, head 1, position 0"),
+            std::string::npos)
+      << out.message();
+  EXPECT_EQ(out.message(), composed.message());
+  EXPECT_EQ(st.pos, 0);  // the state is left as it was
+}
+
+// ---- no heap allocation per call of the kernel after warm-up
+
+template <class T>
+long kernel_allocations() {
+  const int64_t B = 2, H = 3, N = 37, d = 8, hid = 16;
+  std::vector<T> q(size_t(B * H * N * d)), k(q.size()), v(q.size()), y(q.size());
+  std::vector<T> th(size_t(B * H * N)), et(th.size()), al(th.size());
+  Rng rng(1);
+  for (auto* vec : {&q, &k, &v})
+    for (T& e : *vec) e = T(0.3 * rng.normal());
+  for (size_t i = 0; i < th.size(); ++i) th[i] = T(0.05), et[i] = T(0.9), al[i] = T(0.01);
+  std::vector<T> w0(size_t(H * hid * d)), w1(w0.size()), wo0(size_t(B) * w0.size()),
+      wo1(wo0.size()), so0(wo0.size()), so1(wo0.size());
+  for (auto* vec : {&w0, &w1})
+    for (T& e : *vec) e = T(0.3 * rng.normal());
+  MemoryKernelArgs<T> a;
+  a.B = B, a.H = H, a.N = N, a.d = d, a.chunk = 16, a.depth = 2, a.hidden = hid;
+  a.q = q.data(), a.k = k.data(), a.v = v.data(), a.y = y.data();
+  a.theta = th.data(), a.eta = et.data(), a.alpha = al.data();
+  a.w_in[0] = w0.data(), a.w_in[1] = w1.data();  // batch stride 0: the shared W_0, S_0 = 0
+  a.w_out[0] = wo0.data(), a.w_out[1] = wo1.data(), a.s_out[0] = so0.data(),
+  a.s_out[1] = so1.data();
+  gemm_reserve_workspace();
+  EXPECT_FALSE(memory_forward_fused(a).found);  // warm-up: workspaces and the OpenMP team
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 5; ++i) memory_forward_fused(a);
+  g_counting = false;
+  return g_allocations.load();
+}
+
+TEST(FusedMemory, KernelMakesNoHeapAllocationAfterWarmUp) {
+  EXPECT_EQ(kernel_allocations<float>(), 0);
+  EXPECT_EQ(kernel_allocations<double>(), 0);
+}
+
+}  // namespace
+}  // namespace titans

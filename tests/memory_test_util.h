@@ -1,0 +1,65 @@
+// Shared helpers of the memory tests (memory_test.cpp, memory_kernel_test.cpp).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "memory/neural_memory.h"
+#include "tensor/index_iter.h"
+
+namespace titans {
+
+// Small gates: with θ ≈ 0.1 tiny random memories diverge within a few chunks (reference/README.md).
+inline NeuralMemoryConfig tiny_config(int depth, int64_t chunk) {
+  NeuralMemoryConfig c;
+  c.d_model = 8;
+  c.n_heads = 2;
+  c.head_dim = 4;
+  c.depth = depth;
+  c.chunk = chunk;
+  c.theta_max = 0.3;
+  return c;
+}
+
+struct Module {
+  std::unique_ptr<ParamStore> store;
+  std::unique_ptr<NeuralMemory> mem;
+  Module(const NeuralMemoryConfig& c, DType dt, uint64_t seed = 7) {
+    EXPECT_TRUE(c.validate().ok());
+    store = std::make_unique<ParamStore>(dt);
+    Rng rng(seed);
+    mem = std::make_unique<NeuralMemory>(c, *store, rng, "mem.");
+  }
+};
+
+inline std::vector<double> values(const Tensor& t, bool grad = false) {
+  std::vector<double> v(static_cast<size_t>(t.numel()));
+  dispatch_float(t.dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const T* p = static_cast<const T*>(grad ? t.grad : t.data);
+    for_each_index(t.shape, [&](const int64_t* idx, int64_t i) {
+      v[size_t(i)] = double(p[element_offset(t, idx)]);
+    });
+  });
+  return v;
+}
+
+inline std::vector<double> state_values(const MemoryState& st) {
+  std::vector<double> v;
+  for (const auto* list : {&st.w, &st.s})
+    for (const Tensor& t : *list) {
+      const std::vector<double> e = values(t);
+      v.insert(v.end(), e.begin(), e.end());
+    }
+  for (const Tensor* t : {&st.tail_q, &st.tail_k, &st.tail_v, &st.pend_k, &st.pend_v,
+                          &st.pend_theta, &st.pend_eta, &st.pend_alpha})
+    if (t->ndim() > 0) {
+      const std::vector<double> e = values(*t);
+      v.insert(v.end(), e.begin(), e.end());
+    }
+  return v;
+}
+
+}  // namespace titans
