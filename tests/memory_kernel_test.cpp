@@ -66,12 +66,7 @@ std::vector<double> run_pieces(const Module& m, Graph& g, const Tensor& x,
 
 // ---- fused == composed (autodiff path), outputs and final state, over the memory_test table
 
-struct Case {
-  int depth;
-  int64_t chunk;
-  bool momentum, decay, residual;
-  MemoryActivation act;
-};
+using Case = MemoryCase;
 
 class FusedEqualsComposed : public ::testing::TestWithParam<Case> {};
 
@@ -99,28 +94,10 @@ TEST_P(FusedEqualsComposed, F64AndF32) {
   }
 }
 
-std::vector<Case> cases() {
-  std::vector<Case> v;
-  for (int depth : {1, 2, 3})
-    for (int64_t chunk : {1, 4, 16})
-      for (int flags = 0; flags < 8; ++flags)
-        v.push_back({depth, chunk, bool(flags & 1), bool(flags & 2), bool(flags & 4),
-                     MemoryActivation::gelu});
-  v.push_back({2, 4, true, true, false, MemoryActivation::silu});
-  v.push_back({3, 5, true, true, true, MemoryActivation::silu});
-  v.push_back({4, 4, true, true, false, MemoryActivation::gelu});
-  v.push_back({4, 16, true, true, true, MemoryActivation::silu});
-  return v;
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, FusedEqualsComposed, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<Case>& i) {
-                           const Case& p = i.param;
-                           return "depth" + std::to_string(p.depth) + "_chunk" +
-                                  std::to_string(p.chunk) + (p.momentum ? "_mom" : "") +
-                                  (p.decay ? "_decay" : "") + (p.residual ? "_res" : "") +
-                                  (p.act == MemoryActivation::silu ? "_silu" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Table, FusedEqualsComposed,
+    ::testing::ValuesIn(memory_case_table({{4, 16, true, true, true, MemoryActivation::silu}})),
+    memory_case_name);
 
 // ---- streaming through the fused path (spec §6): one call == random pieces == token by token
 

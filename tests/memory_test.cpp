@@ -61,12 +61,7 @@ std::vector<double> run(const Module& m, Graph& g, const Tensor& x, MemoryState*
 
 // ---- chunked module == sequential reference (chunk 1 = the exact recurrence, Eq. 13–14)
 
-struct EqCase {
-  int depth;
-  int64_t chunk;
-  bool momentum, decay, residual;
-  MemoryActivation act;
-};
+using EqCase = MemoryCase;
 
 class ChunkedEqualsSequential : public ::testing::TestWithParam<EqCase> {};
 
@@ -88,27 +83,8 @@ TEST_P(ChunkedEqualsSequential, F64AndF32) {
   }
 }
 
-std::vector<EqCase> eq_cases() {
-  std::vector<EqCase> v;
-  for (int depth : {1, 2, 3})
-    for (int64_t chunk : {1, 4, 16})
-      for (int flags = 0; flags < 8; ++flags)
-        v.push_back({depth, chunk, bool(flags & 1), bool(flags & 2), bool(flags & 4),
-                     MemoryActivation::gelu});
-  v.push_back({2, 4, true, true, false, MemoryActivation::silu});
-  v.push_back({3, 5, true, true, true, MemoryActivation::silu});
-  v.push_back({4, 4, true, true, false, MemoryActivation::gelu});
-  return v;
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, ChunkedEqualsSequential, ::testing::ValuesIn(eq_cases()),
-                         [](const ::testing::TestParamInfo<EqCase>& i) {
-                           const EqCase& p = i.param;
-                           return "depth" + std::to_string(p.depth) + "_chunk" + std::to_string(p.chunk) +
-                                  (p.momentum ? "_mom" : "") + (p.decay ? "_decay" : "") +
-                                  (p.residual ? "_res" : "") +
-                                  (p.act == MemoryActivation::silu ? "_silu" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(Table, ChunkedEqualsSequential,
+                         ::testing::ValuesIn(memory_case_table()), memory_case_name);
 
 // ---- streaming (spec §6): one call == random pieces with the state carried == token by token
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "memory/neural_memory.h"
@@ -60,6 +61,37 @@ inline std::vector<double> state_values(const MemoryState& st) {
       v.insert(v.end(), e.begin(), e.end());
     }
   return v;
+}
+
+// One configuration of the memory-equality tables (memory_test, memory_kernel_test).
+struct MemoryCase {
+  int depth;
+  int64_t chunk;
+  bool momentum, decay, residual;
+  MemoryActivation act;
+};
+
+// Depth 1–3 × chunk 1/4/16 × momentum/decay/residual on and off (gelu), plus silu, a chunk that is
+// not a power of two, and depth 4 — `extra` cases are appended.
+inline std::vector<MemoryCase> memory_case_table(std::vector<MemoryCase> extra = {}) {
+  std::vector<MemoryCase> v;
+  for (int depth : {1, 2, 3})
+    for (int64_t chunk : {1, 4, 16})
+      for (int flags = 0; flags < 8; ++flags)
+        v.push_back({depth, chunk, bool(flags & 1), bool(flags & 2), bool(flags & 4),
+                     MemoryActivation::gelu});
+  v.push_back({2, 4, true, true, false, MemoryActivation::silu});
+  v.push_back({3, 5, true, true, true, MemoryActivation::silu});
+  v.push_back({4, 4, true, true, false, MemoryActivation::gelu});
+  v.insert(v.end(), extra.begin(), extra.end());
+  return v;
+}
+
+inline std::string memory_case_name(const ::testing::TestParamInfo<MemoryCase>& i) {
+  const MemoryCase& p = i.param;
+  return "depth" + std::to_string(p.depth) + "_chunk" + std::to_string(p.chunk) +
+         (p.momentum ? "_mom" : "") + (p.decay ? "_decay" : "") + (p.residual ? "_res" : "") +
+         (p.act == MemoryActivation::silu ? "_silu" : "");
 }
 
 }  // namespace titans
