@@ -13,7 +13,7 @@ bool attention_visible(const AttentionMask& m, int64_t i, int64_t j, int64_t Tk)
 }
 
 Tensor attention_composed(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v,
-                          const AttentionMask& m, double scale) {
+                          const AttentionMask& m, double scale_by) {
   const int64_t Tq = q.shape[1], Tk = k.shape[1];
   // hidden[i, j] = 1 where query i must not see key j; seen[i] = 0 for a row that sees nothing.
   const Tensor hidden = g.new_tensor(Shape{Tq, Tk}, DType::i32, false);
@@ -28,7 +28,7 @@ Tensor attention_composed(Graph& g, const Tensor& q, const Tensor& k, const Tens
     dispatch_float(q.dtype, [&](auto zero) { seen.ptr<decltype(zero)>()[i] = any ? 1 : 0; });
   }
   const Tensor qh = transpose(g, q, 1, 2), kh = transpose(g, k, 1, 2), vh = transpose(g, v, 1, 2);
-  const Tensor scores = scale(g, matmul(g, qh, transpose(g, kh, 2, 3)), scale);
+  const Tensor scores = scale(g, matmul(g, qh, transpose(g, kh, 2, 3)), scale_by);
   const Tensor p = mul(g, softmax(g, masked_fill(g, scores, hidden, -1e30)), seen);
   return contiguous(g, transpose(g, matmul(g, p, vh), 1, 2));
 }
