@@ -37,4 +37,6 @@ out=src/data/word_lists.cpp
   echo
   echo "}  // namespace titans::data"
 } > "$out"
+# The committed file is clang-formatted (the project style); do the same so a rerun changes nothing.
+command -v clang-format >/dev/null && clang-format -i "$out"
 echo "make_word_lists: wrote $out"
