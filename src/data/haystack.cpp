@@ -90,6 +90,7 @@ Result<Example> build_haystack_example(const HaystackLayout& layout, const Sente
 
   Example ex;
   std::string text = layout.header.empty() ? "" : layout.header + "\n";
+  text.reserve(size_t(length));
   const int64_t haystack_begin = int64_t(text.size());
   bool previous_is_insert = false, first_piece = true;
   auto emit = [&](const std::string& piece, bool is_insert) {
