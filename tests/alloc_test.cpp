@@ -26,8 +26,7 @@ TEST(SteadyState, TrainingStepsMakeNoHeapAllocation) {
   auto t = ToyTrainer::create(toy_corpus(), c);
   ASSERT_TRUE(t.ok());
   ToyTrainer& trainer = *t.value();
-  for (int i = 0; i < 5; ++i)
-    trainer.step();  // warm-up: arena, tape and workspaces find their size
+  for (int i = 0; i < 5; ++i) trainer.step();  // warm-up: arena, tape and workspaces find their size
   g_allocations = 0;
   g_counting = true;
   for (int i = 0; i < 30; ++i) trainer.step();

@@ -94,10 +94,10 @@ TEST_P(FusedEqualsComposed, F64AndF32) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, FusedEqualsComposed,
-                         ::testing::ValuesIn(memory_case_table({{4, 16, true, true, true,
-                                                                 MemoryActivation::silu}})),
-                         memory_case_name);
+INSTANTIATE_TEST_SUITE_P(
+    Table, FusedEqualsComposed,
+    ::testing::ValuesIn(memory_case_table({{4, 16, true, true, true, MemoryActivation::silu}})),
+    memory_case_name);
 
 // ---- streaming through the fused path (spec §6): one call == random pieces == token by token
 

@@ -76,18 +76,15 @@ TEST_P(ChunkedEqualsSequential, F64AndF32) {
     Graph g;
     const Tensor xt = make_input(g, x, Shape{B, T, c.d_model}, dt);
     const std::vector<double> got = run(m, g, xt);
-    const std::vector<double> want =
-        naive_memory_forward(c, naive_params(*m.mem), values(xt), B, T);
+    const std::vector<double> want = naive_memory_forward(c, naive_params(*m.mem), values(xt), B, T);
     const double err = max_abs_diff(got, want);
-    if (dt == DType::f64)
-      EXPECT_LT(err, 1e-10);
-    else
-      EXPECT_LT(err, 1e-5 * std::max(1.0, max_abs(want)));
+    if (dt == DType::f64) EXPECT_LT(err, 1e-10);
+    else EXPECT_LT(err, 1e-5 * std::max(1.0, max_abs(want)));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, ChunkedEqualsSequential, ::testing::ValuesIn(memory_case_table()),
-                         memory_case_name);
+INSTANTIATE_TEST_SUITE_P(Table, ChunkedEqualsSequential,
+                         ::testing::ValuesIn(memory_case_table()), memory_case_name);
 
 // ---- streaming (spec §6): one call == random pieces with the state carried == token by token
 
@@ -124,8 +121,7 @@ TEST(NeuralMemory, StreamingEqualsOneCall) {
     MemoryState one, pieces, tokens;
     const std::vector<double> a = run_pieces(m, g, x, B, T, {T}, &one);
     const std::vector<double> b = run_pieces(m, g, x, B, T, {3, 1, 6, 2, 5, 4, 2}, &pieces);
-    const std::vector<double> t =
-        run_pieces(m, g, x, B, T, std::vector<int64_t>(size_t(T), 1), &tokens);
+    const std::vector<double> t = run_pieces(m, g, x, B, T, std::vector<int64_t>(size_t(T), 1), &tokens);
     EXPECT_LT(max_abs_diff(a, b), 1e-10);
     EXPECT_LT(max_abs_diff(a, t), 1e-10);
     EXPECT_LT(max_abs_diff(state_values(one), state_values(pieces)), 1e-10);
@@ -142,8 +138,7 @@ TEST(NeuralMemory, ChunkingChangesOutputs) {
   for (int64_t chunk : {1, 4}) {
     Module m(tiny_config(2, chunk), DType::f64);
     Graph g;
-    outs.push_back(
-        run(m, g, make_input(g, random_input(B * T * 8, 4), Shape{B, T, 8}, DType::f64)));
+    outs.push_back(run(m, g, make_input(g, random_input(B * T * 8, 4), Shape{B, T, 8}, DType::f64)));
   }
   EXPECT_GT(max_abs_diff(outs[0], outs[1]), 1e-6);
 }
@@ -186,8 +181,7 @@ TEST(NeuralMemory, Causal) {
     const std::vector<double> out = run(m, g, make_input(g, xp, Shape{B, T, D}, DType::f64));
     for (int64_t t = 0; t < T; ++t) {
       double d = 0;
-      for (int64_t i = 0; i < D; ++i)
-        d = std::max(d, std::fabs(out[size_t(t * D + i)] - base[size_t(t * D + i)]));
+      for (int64_t i = 0; i < D; ++i) d = std::max(d, std::fabs(out[size_t(t * D + i)] - base[size_t(t * D + i)]));
       if (t < j) {
         EXPECT_LT(d, 1e-14) << "t " << t << " j " << j;
       } else if (t == j) {
@@ -197,8 +191,7 @@ TEST(NeuralMemory, Causal) {
   }
 }
 
-// ---- read without write (M*, spec §5): reproduces the write path's read-after-write y_T =
-// M_T(q_T)
+// ---- read without write (M*, spec §5): reproduces the write path's read-after-write y_T = M_T(q_T)
 
 TEST(NeuralMemory, ReadOnlyMatchesLastWrittenToken) {
   for (int64_t T : {8, 7}) {  // chunk-aligned and not (pending tokens replayed)
@@ -233,8 +226,7 @@ TEST(NeuralMemory, NonFiniteInputIsReportedWithPosition) {
   x[size_t(5 * c.d_model + 1)] = std::nan("");
   Graph g;
   MemoryState st;
-  Result<Tensor> first =
-      m.mem->forward(g, make_input(g, x, Shape{1, 3, c.d_model}, DType::f64), &st);
+  Result<Tensor> first = m.mem->forward(g, make_input(g, x, Shape{1, 3, c.d_model}, DType::f64), &st);
   ASSERT_TRUE(first.ok());
   const Tensor rest = ops::slice(g, make_input(g, x, Shape{1, T, c.d_model}, DType::f64), 1, 3, T);
   Result<Tensor> out = m.mem->forward(g, rest, &st);
@@ -251,8 +243,7 @@ TEST(NeuralMemory, DivergenceIsReportedWithLayer) {
   Module m(c, DType::f64);
   const int64_t T = 64;
   Graph g;
-  Result<Tensor> out =
-      m.mem->forward(g, make_input(g, random_input(T * 8, 3), Shape{1, T, 8}, DType::f64), nullptr);
+  Result<Tensor> out = m.mem->forward(g, make_input(g, random_input(T * 8, 3), Shape{1, T, 8}, DType::f64), nullptr);
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.message().find("layer"), std::string::npos) << out.message();
 }
@@ -260,8 +251,7 @@ TEST(NeuralMemory, DivergenceIsReportedWithLayer) {
 // ---- float64 finite differences of L = Σ w ⊙ out w.r.t. x and every parameter (spec §7)
 
 // with_read: the loss also sees read_only (M*) of 3 tokens with the final state (pending replay).
-void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pieces,
-                     bool with_read) {
+void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pieces, bool with_read) {
   Module m(c, DType::f64, 21);
   const int64_t B = 2, T = 10, D = c.d_model, R = with_read ? 3 : 0;
   std::vector<double> x = random_input(B * T * D, 9), w = random_input(B * (T + R) * D, 10);
@@ -308,8 +298,7 @@ void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pi
     *p = keep;
     return (lp - lm) / (2 * h);
   };
-  const auto compare = [&](const std::string& name, const std::vector<double>& analytic,
-                           double* data) {
+  const auto compare = [&](const std::string& name, const std::vector<double>& analytic, double* data) {
     std::vector<double> numeric(analytic.size());
     for (size_t i = 0; i < analytic.size(); ++i) numeric[i] = fd(data + i);
     const double err = max_abs_diff(analytic, numeric) / std::max(1.0, max_abs(numeric));
@@ -330,14 +319,13 @@ TEST(NeuralMemory, GradientMatchesFiniteDifferencesPiecesAndReadResidualDepth1) 
   check_gradients(c, {3, 6, 1}, true);
 }
 
-// ---- the PyTorch oracle (reference/neural_memory.py sequential_memory) through committed golden
-// data written by reference/make_memory_golden.py: outputs and every gradient, float64.
+// ---- the PyTorch oracle (reference/neural_memory.py sequential_memory) through committed golden data
+// written by reference/make_memory_golden.py: outputs and every gradient, float64.
 
 class MemoryGolden : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(MemoryGolden, OutputsAndGradientsMatchPyTorch) {
-  const std::string path =
-      std::string(TITANS_TEST_DATA_DIR) + "/memory_golden_" + GetParam() + ".json";
+  const std::string path = std::string(TITANS_TEST_DATA_DIR) + "/memory_golden_" + GetParam() + ".json";
   std::ifstream in(path);
   ASSERT_TRUE(in.good()) << path;
   const nlohmann::json doc = nlohmann::json::parse(in);
@@ -347,14 +335,12 @@ TEST_P(MemoryGolden, OutputsAndGradientsMatchPyTorch) {
   c.depth = jc["depth"], c.expansion = jc["expansion"], c.residual = jc["residual"];
   c.activation = jc["activation"] == "silu" ? MemoryActivation::silu : MemoryActivation::gelu;
   c.conv_kernel = jc["conv_kernel"], c.chunk = jc["chunk"], c.theta_max = jc["theta_max"];
-  c.momentum = jc["momentum"], c.decay = jc["decay"], c.l2_eps = jc["l2_eps"],
-  c.rms_eps = jc["rms_eps"];
+  c.momentum = jc["momentum"], c.decay = jc["decay"], c.l2_eps = jc["l2_eps"], c.rms_eps = jc["rms_eps"];
   Module m(c, DType::f64);
   for (auto& [name, t] : m.mem->named_params()) {
     const nlohmann::json& jp = doc["params"][name];
     ASSERT_EQ(jp["shape"].size(), size_t(t.ndim())) << name;
-    for (int i = 0; i < t.ndim(); ++i)
-      ASSERT_EQ(int64_t(jp["shape"][size_t(i)]), t.shape[i]) << name;
+    for (int i = 0; i < t.ndim(); ++i) ASSERT_EQ(int64_t(jp["shape"][size_t(i)]), t.shape[i]) << name;
     const std::vector<double> v = jp["data"];
     std::copy(v.begin(), v.end(), t.ptr<double>());
   }
@@ -376,8 +362,7 @@ TEST_P(MemoryGolden, OutputsAndGradientsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, MemoryGolden,
-                         ::testing::Values("depth2_gelu", "depth1_residual_silu",
-                                           "depth3_nomomentum"));
+                         ::testing::Values("depth2_gelu", "depth1_residual_silu", "depth3_nomomentum"));
 
 }  // namespace
 }  // namespace titans

@@ -59,12 +59,10 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 INSTANTIATE_TEST_SUITE_P(AllOps, OpTable, ::testing::ValuesIn(all_cases()), case_name);
 
 TEST(OpRegistry, EveryRequiredOpIsRegistered) {
-  const char* required[] = {"matmul",        "add",       "sub",    "mul",       "div",
-                            "scale",         "exp",       "log",    "sigmoid",   "silu",
-                            "gelu",          "elu",       "sum",    "mean",      "softmax",
-                            "cross_entropy", "rmsnorm",   "l2norm", "embedding", "rope",
-                            "causal_conv1d", "concat",    "slice",  "transpose", "reshape",
-                            "masked_fill",   "contiguous"};
+  const char* required[] = {"matmul", "add", "sub", "mul", "div", "scale", "exp", "log", "sigmoid",
+                            "silu", "gelu", "elu", "sum", "mean", "softmax", "cross_entropy",
+                            "rmsnorm", "l2norm", "embedding", "rope", "causal_conv1d", "concat",
+                            "slice", "transpose", "reshape", "masked_fill", "contiguous"};
   for (const char* name : required) EXPECT_GE(OpRegistry::global().id_of(name), 0) << name;
 }
 

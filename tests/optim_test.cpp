@@ -23,10 +23,8 @@ TEST(AdamW, FirstStepMatchesTheFormula) {
   opt.step(lr);
   // After one step m̂ = g and v̂ = g², so the update is lr · g / (|g| + eps) = lr · sign(g).
   const double eps = cfg.eps;
-  EXPECT_NEAR(w.ptr<double>()[0], 1.0 - lr * cfg.weight_decay * 1.0 - lr * 0.3 / (0.3 + eps),
-              1e-15);
-  EXPECT_NEAR(w.ptr<double>()[1], -2.0 + lr * cfg.weight_decay * 2.0 + lr * 0.1 / (0.1 + eps),
-              1e-15);
+  EXPECT_NEAR(w.ptr<double>()[0], 1.0 - lr * cfg.weight_decay * 1.0 - lr * 0.3 / (0.3 + eps), 1e-15);
+  EXPECT_NEAR(w.ptr<double>()[1], -2.0 + lr * cfg.weight_decay * 2.0 + lr * 0.1 / (0.1 + eps), 1e-15);
   EXPECT_NEAR(b.ptr<double>()[0], 0.5 - 2 * lr * 0.2 / (0.2 + eps), 1e-15);  // no decay, lr × 2
   EXPECT_DOUBLE_EQ(b.ptr<double>()[1], 0.25);  // zero gradient, no decay: unchanged
 }
