@@ -266,9 +266,14 @@ def _inner_grad(W_start: List[Tensor], k: Tensor, v: Tensor, cfg: MemoryConfig) 
 
     Per (batch, head): the summed loss separates, so the gradient w.r.t. the [B, H, ...] weights is the
     per-(batch, head) gradient. create_graph=True so outer gradients flow through u (spec §7).
+
+    u is the PARTIAL derivative (k, v held fixed): the gradient is taken w.r.t. a fresh node
+    ``W_start.clone()``, so that a path W_start -> ... -> k, v in the outer graph is not counted. Such paths
+    exist in MAC, where the written tokens Y depend on M*_{s-1}, a function of the chunk-start weights;
+    w.r.t. W_start itself autograd.grad would return the total derivative there.
     """
     with torch.enable_grad():
-        Ws = [w if w.requires_grad else w.detach().requires_grad_(True) for w in W_start]
+        Ws = [w.clone() if w.requires_grad else w.detach().requires_grad_(True) for w in W_start]
         loss = ((_mlp(Ws, k, cfg) - v) ** 2).sum()
         return list(torch.autograd.grad(loss, Ws, create_graph=True))
 

@@ -246,6 +246,31 @@ def test_d_gradients_chunked_equal_sequential():
     return f"max |grad diff| {worst:.1e}"
 
 
+@test
+def test_d2_inputs_depending_on_the_state():
+    """MAC writes tokens Y that depend on M*_{s-1}, a function of the carried chunk-start weights: the
+    oracle's inner gradient must stay the partial derivative (k, v fixed), outputs and outer gradients
+    equal to the chunked peer's (whose inner gradient is explicit)."""
+    for kw in (dict(depth=2, chunk=3), dict(depth=1, chunk=4, momentum=False)):
+        cfg, p, x = setup(seed=7, T=20, **kw)
+
+        def run(impl, p, x, c):
+            _, st = impl(p, x[:, :10], c)
+            y2 = x[:, 10:] + read_only(p, x[:, 10:], c, st)      # inputs depend on the carried state
+            out2, st2 = impl(p, y2, c, st)
+            return out2, st2
+
+        gs = loss_and_grads(lambda p, x, c: run(sequential_memory, p, x, c), p, x, cfg)
+        gc = loss_and_grads(lambda p, x, c: run(chunked_memory, p, x, c), p, x, cfg)
+        with torch.no_grad():
+            os_, _ = run(sequential_memory, p, x, cfg)
+            oc, _ = run(chunked_memory, p, x, cfg)
+        assert maxdiff(os_, oc) < 1e-12, (kw, maxdiff(os_, oc))
+        for name in gs:
+            scale = max(1.0, gs[name].abs().max().item())
+            assert maxdiff(gs[name], gc[name]) / scale < 1e-8, (kw, name, maxdiff(gs[name], gc[name]))
+
+
 # ---------------------------------------------------------------------------------------------------
 # (e) gradcheck
 # ---------------------------------------------------------------------------------------------------
