@@ -334,6 +334,11 @@ TEST(SafetensorsCorrupt, DuplicateTensorName) {
                    "tensor 'w' appears twice");
 }
 
+TEST(SafetensorsCorrupt, DuplicateKeyInsideAnEntry) {
+  EXPECT_ERROR_HAS(raw_file(R"({"w":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}})", 4),
+                   "key 'dtype' appears twice in an object of the header");
+}
+
 TEST(SafetensorsCorrupt, MetadataNotStringToString) {
   EXPECT_ERROR_HAS(raw_file(R"({"__metadata__":{"epoch":3}})", 0),
                    "__metadata__ 'epoch' is a number, not a string");

@@ -107,7 +107,8 @@ void add_inspect_command(CLI::App& app, int* exit_code) {
       *exit_code = 2;
       return;
     }
-    fmt::print("{}: {} tensors\n", *path, file->entries().size());
+    const size_t n = file->entries().size();
+    fmt::print("{}: {} tensor{}\n", *path, n, n == 1 ? "" : "s");
     print_metadata(file->metadata());
     print_tensors(file->entries());
     print_counts(file->entries());
