@@ -165,7 +165,10 @@ def encode(tensors, metadata=None, bf16=()):
     for name, tag, shape, raw in items:
         header[name] = {"dtype": tag, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
         offset += len(raw)
-    header["__metadata__"] = {**(metadata or {}), **FORMAT_METADATA}
+    metadata = {**(metadata or {}), **FORMAT_METADATA}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise SafetensorsError("metadata must map strings to strings (json.dumps a config first)")
+    header["__metadata__"] = metadata
     text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     text += b" " * ((8 - len(text) % 8) % 8)
     return len(text).to_bytes(8, "little") + text + b"".join(raw for *_, raw in items)

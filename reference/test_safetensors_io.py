@@ -49,6 +49,20 @@ def main(folder):
         except SafetensorsError as e:
             assert why in str(e), str(e)
 
+    # With torch (python3-torch), the state-dict helpers give the same bytes too; BF16 stays bf16.
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        from safetensors_io import load_torch, save_torch
+        state, meta = load_torch(path)
+        assert state["c.bf16"].dtype == torch.bfloat16, state["c.bf16"].dtype
+        assert state["c.bf16"].float().tolist() == [1.5, -2.0, 0.25]
+        copy = os.path.join(folder, "from_torch.safetensors")
+        save_torch(copy, state, meta)
+        assert open(copy, "rb").read() == original, "save_torch differs from the C++ file"
+
     f32 = np.load(os.path.join(folder, "sample_f32.npy"))
     assert f32.dtype == np.float32 and np.array_equal(f32, expect["a.f32"]), f32
     i32 = np.load(os.path.join(folder, "sample_i32.npy"))

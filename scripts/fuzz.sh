@@ -8,18 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${FUZZ_SECONDS:-60}
 
 # clang and its runtime libraries (libFuzzer, the sanitizers) come from Debian.
-packages=(clang libclang-rt-14-dev libfmt-dev nlohmann-json3-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash scripts/install_packages.sh clang libclang-rt-14-dev libfmt-dev nlohmann-json3-dev
 cxx=$(command -v clang++-14 || command -v clang++)
 
 out=build-fuzz
