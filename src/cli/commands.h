@@ -9,5 +9,6 @@ namespace titans::cli {
 void add_version_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_toy_command(CLI::App& app, int* exit_code);
+void add_inspect_command(CLI::App& app, int* exit_code);
 
 }  // namespace titans::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   titans::cli::add_version_command(app, &exit_code);
   titans::cli::add_bench_command(app, &exit_code);
   titans::cli::add_toy_command(app, &exit_code);
+  titans::cli::add_inspect_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
