@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 
 #include "model_test_util.h"
+#include "models/attention_mixer.h"
 #include "models/model_config.h"
 #include "ops/ops.h"
 
@@ -20,17 +22,36 @@ constexpr int64_t kB = 2;
 // 40 tokens: 2.5 segments / windows of 16 and 10 memory chunks of 4 in the tiny presets.
 constexpr int64_t kT = 40;
 
-std::vector<std::string> arch_names() {
+// Variants of a preset the table also covers (a config field that changes the computation).
+const std::map<std::string, std::pair<std::string, void (*)(ModelConfig&)>>& variants() {
+  static const std::map<std::string, std::pair<std::string, void (*)(ModelConfig&)>> v = {
+      {"infini_delta", {"infini-tiny", [](ModelConfig& c) { c.infini_update = InfiniUpdate::delta; }}},
+      {"transformer_tied", {"transformer-tiny", [](ModelConfig& c) { c.tie_embeddings = true; }}},
+  };
+  return v;
+}
+
+// Every registered architecture, then the variants.
+std::vector<std::string> case_names() {
   std::vector<std::string> v;
   for (const ArchInfo& a : architectures()) v.push_back(a.name);
+  for (const auto& [name, variant] : variants()) v.push_back(name);
   return v;
+}
+
+Result<ModelConfig> case_config(const std::string& name) {
+  const auto it = variants().find(name);
+  if (it == variants().end()) return resolve_config(name + "-tiny");
+  Result<ModelConfig> c = resolve_config(it->second.first);
+  if (c.ok()) it->second.second(*c);
+  return c;
 }
 
 class ArchTest : public ::testing::TestWithParam<std::string> {
  protected:
   // The tiny preset of the architecture under test, built in `dtype`; skips a stub.
   void SetUp() override {
-    Result<ModelConfig> c = resolve_config(GetParam() + "-tiny");
+    Result<ModelConfig> c = case_config(GetParam());
     ASSERT_TRUE(c.ok()) << c.message();
     cfg_ = *c;
     Result<std::unique_ptr<Model>> m = create_model(cfg_, 5, DType::f64);
@@ -178,7 +199,7 @@ TEST_P(ArchTest, RejectsBadInputKeepingTheState) {
   EXPECT_NE(other_batch.message().find("batch"), std::string::npos) << other_batch.message();
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryArchitecture, ArchTest, ::testing::ValuesIn(arch_names()),
+INSTANTIATE_TEST_SUITE_P(EveryArchitecture, ArchTest, ::testing::ValuesIn(case_names()),
                          [](const auto& info) { return info.param; });
 
 // Parameter names and shapes of the baselines follow docs/FORMAT.md.
@@ -203,7 +224,10 @@ TEST(Baselines, ParameterNamesAndShapes) {
   }
   EXPECT_EQ(got.size(), 3 + 2 * 10u);
   for (const Parameter& p : (*m)->params().params()) {
-    if (p.name.ends_with("beta")) EXPECT_FALSE(p.options.decay) << p.name;
+    if (p.name.ends_with("beta")) {
+      EXPECT_FALSE(p.options.decay) << p.name;
+      EXPECT_EQ(p.options.lr_mult, c->beta_lr_mult) << p.name;
+    }
   }
 }
 
@@ -237,6 +261,80 @@ TEST(Baselines, SlidingWindowLongerThanTheSequenceIsFullAttention) {
   const std::vector<double> t = run(full), w = run(wide), s = run(*c);
   EXPECT_LT(max_abs_diff(t, w), 1e-12);
   EXPECT_GT(max_abs_diff(t, s), 1e-6);
+}
+
+
+// Truncated BPTT (infini.bptt_segments) changes gradients only: the same logits; a truncation
+// longer than the sequence is full BPTT; truncating after every segment changes the gradients.
+TEST(Infini, TruncatedBpttChangesGradientsNotLogits) {
+  Result<ModelConfig> c = resolve_config("infini-tiny");
+  ASSERT_TRUE(c.ok()) << c.message();
+  const std::vector<int32_t> ids = random_ids(kB * kT, c->vocab_size, 61);
+  const auto run = [&](int64_t bptt, std::vector<double>* grads) {
+    ModelConfig cfg = *c;
+    cfg.infini_bptt_segments = bptt;
+    std::unique_ptr<Model> m = std::move(create_model(cfg, 9, DType::f64).value());
+    Graph g;
+    Result<Tensor> y = m->forward(g, ids_tensor(g, ids, kB, kT, 0, kT), nullptr);
+    EXPECT_TRUE(y.ok());
+    g.backward(*y, std::vector<double>(size_t(y->numel()), 1.0).data());
+    for (const Parameter& p : m->params().params()) {
+      const std::vector<double> v = tensor_values(p.tensor, true);
+      grads->insert(grads->end(), v.begin(), v.end());
+    }
+    return tensor_values(*y);
+  };
+  std::vector<double> g_full, g_long, g_one;
+  const std::vector<double> full = run(0, &g_full), longer = run(3, &g_long), one = run(1, &g_one);
+  EXPECT_EQ(full, longer);
+  EXPECT_EQ(full, one);
+  EXPECT_LT(max_abs_diff(g_full, g_long), 1e-12) << "3 segments of 16 > 40 tokens: nothing truncated";
+  EXPECT_GT(max_abs_diff(g_full, g_one), 1e-6);
+}
+
+// causal_attention with a persistent prefix (the MAG / MAL helper): streaming with a window equals
+// one call, the prefix is seen by every query and gets a gradient, later tokens never leak.
+TEST(AttentionMixer, PersistentPrefixWindowStreaming) {
+  Result<ModelConfig> c = resolve_config("swa-tiny");
+  ASSERT_TRUE(c.ok());
+  ParamStore store(DType::f64);
+  Rng rng(3);
+  const AttentionParams p = add_attention_params(*c, store, rng, "attn.");
+  const Tensor P = store.add("persistent", Shape{4, c->d_model});
+  init_normal(P, rng, 1.0);
+  const int64_t T = 23, W = 5, d = c->d_model;
+  std::vector<double> x(size_t(kB * T * d));
+  for (double& e : x) e = rng.normal();
+  const auto run = [&](Graph& g, const std::vector<double>& xv, const std::vector<int64_t>& pieces, const Tensor* prefix) {
+    Tensor all = g.new_tensor(Shape{kB, T, d}, DType::f64, false);
+    std::copy(xv.begin(), xv.end(), all.ptr<double>());
+    Tensor k, v, out;
+    int64_t t0 = 0;
+    for (int64_t n : pieces) {
+      out = concat_tokens(g, out, causal_attention(g, p, ops::slice(g, all, 1, t0, t0 + n), t0, W, k, v, prefix));
+      t0 += n;
+      EXPECT_EQ(k.shape[1], std::min<int64_t>(t0, W - 1)) << "the cache keeps window − 1 tokens";
+    }
+    return out;
+  };
+  Graph g;
+  const Tensor whole = run(g, x, {T}, &P);
+  EXPECT_LT(max_abs_diff(tensor_values(whole), tensor_values(run(g, x, {3, 1, 7, 4, 8}, &P))), 1e-12);
+  EXPECT_LT(max_abs_diff(tensor_values(whole), tensor_values(run(g, x, std::vector<int64_t>(T, 1), &P))), 1e-12);
+  EXPECT_GT(max_abs_diff(tensor_values(whole), tensor_values(run(g, x, {T}, nullptr))), 1e-6);
+  std::vector<double> changed = x;
+  changed[size_t(10 * d)] += 1.0;  // token 10 of batch 0
+  const std::vector<double> a = tensor_values(whole), b = tensor_values(run(g, changed, {T}, &P));
+  EXPECT_LT(max_abs_diff(a, b, 0, size_t(10 * d)), 1e-15);
+  EXPECT_GT(max_abs_diff(a, b, size_t(10 * d), size_t(15 * d)), 1e-6) << "tokens 10..14 see token 10";
+  EXPECT_LT(max_abs_diff(a, b, size_t(15 * d), size_t(T * d)), 1e-15) << "beyond the window";
+  store.zero_grad();
+  Graph gg;
+  const Tensor y = run(gg, x, {T}, &P);
+  gg.backward(y, std::vector<double>(size_t(y.numel()), 1.0).data());
+  double norm = 0;
+  for (double e : tensor_values(P, true)) norm += e * e;
+  EXPECT_GT(norm, 0);
 }
 
 }  // namespace
