@@ -30,8 +30,10 @@ struct ModelConfig {
   int64_t segment = 64;       // titans_mac, infini [choice: 64 tiny, 512 small]
   int64_t n_persistent = 4;   // titans_*: persistent memory tokens per layer [choice: 4]
   GateKind gate = GateKind::sigmoid;  // titans_mac, titans_mag
-  // The neural memory of titans_* (d_model, n_heads, head_dim are copied from above by
-  // memory_config()); JSON object "memory" with the field names of NeuralMemoryConfig.
+  // The neural memory of titans_* (memory_config() fills in d_model and n_heads from above, and
+  // head_dim unless memory.head_dim > 0); JSON object "memory" with these NeuralMemoryConfig
+  // fields: depth, expansion, activation ("gelu" / "silu"), residual, conv_kernel, chunk,
+  // theta_max, momentum, decay, theta_init, eta_init, alpha_init, head_dim (0: the model's).
   NeuralMemoryConfig memory;
   InfiniUpdate infini_update = InfiniUpdate::linear;  // JSON "infini": {"update": ..., "bptt_segments": ...}
   int64_t infini_bptt_segments = 0;                   // 0: full BPTT through M, z [choice]
