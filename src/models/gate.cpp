@@ -1,18 +1,15 @@
 #include "models/gate.h"
 
-#include <string>
-
-#include "models/titans_common.h"
+#include "models/layers.h"
 #include "ops/ops.h"
 
 namespace titans {
 
 Gate::Gate(const ModelConfig& cfg, int layer, ParamStore& store, Rng& rng)
     : kind_(cfg.gate), eps_(cfg.norm_eps) {
-  const std::string p = "layers." + std::to_string(layer) + ".gate.";
-  norm_y_ = add_norm_weight(store, p + "norm_y", cfg.d_model);
-  norm_m_ = add_norm_weight(store, p + "norm_m", cfg.d_model);
-  w_o_ = add_linear_weight(store, rng, p + "w_o", cfg.d_model, cfg.d_model);
+  norm_y_ = add_norm(store, layer_name(layer, "gate.norm_y"), cfg.d_model);
+  norm_m_ = add_norm(store, layer_name(layer, "gate.norm_m"), cfg.d_model);
+  w_o_ = add_linear(store, rng, layer_name(layer, "gate.w_o"), cfg.d_model, cfg.d_model);
 }
 
 Tensor Gate::forward(Graph& g, const Tensor& y, const Tensor& m) const {

@@ -1,9 +1,9 @@
 #include "models/mac_mixer.h"
 
 #include <algorithm>
-#include <string>
 #include <vector>
 
+#include "models/titans_common.h"
 #include "ops/ops.h"
 
 namespace titans {
@@ -21,8 +21,8 @@ ops::AttentionMask mac_attention_mask(int64_t n_persistent, int64_t seen) {
 MacMixer::MacMixer(const ModelConfig& cfg, const NeuralMemoryConfig& mem_cfg, int layer, ParamStore& store,
                    Rng& rng)
     : persistent_(add_persistent(cfg, layer, store, rng)),
-      attn_(AttentionWeights::add(cfg, "layers." + std::to_string(layer) + ".attn.", store, rng)),
-      memory_(mem_cfg, store, rng, "layers." + std::to_string(layer) + ".memory."),
+      attn_(add_attention_params(cfg, store, rng, layer_name(layer, "attn."))),
+      memory_(mem_cfg, store, rng, layer_name(layer, "memory.")),
       gate_(cfg, layer, store, rng),
       segment_(cfg.segment) {}
 
@@ -30,7 +30,7 @@ Result<Tensor> MacMixer::forward(Graph& g, const Tensor& n, int64_t pos0, LayerS
   const int64_t B = n.shape[0], T = n.shape[1];
   const NeuralMemoryConfig& mc = memory_.config();
   LayerState st = st_io;  // committed only when every segment succeeded
-  if (rows(st.q_tail) != mc.conv_kernel - 1 || st.q_tail.ndim() != 3)  // the sequence start: zeros
+  if (st.q_tail.ndim() != 3)  // the sequence start: no history, zeros (as before the first token)
     st.q_tail = g.zeros(Shape{B, mc.conv_kernel - 1, mc.inner_dim()}, n.dtype, false);
   std::vector<Tensor> outs;
   for (int64_t t = 0; t < T;) {
@@ -66,18 +66,22 @@ Result<Tensor> MacMixer::segment_piece(Graph& g, const Tensor& n_s, int64_t pos,
 
   // Eq. 22–23: keys/values [P | h | n_s] (h_j and n_j rotated at token j's global position, P not),
   // queries n_s; the segment's earlier h and n rows come from the state.
-  const Tensor q = attn_.rotated(g, n_s, attn_.w_q, pos);
-  st.k_mem = append_rows(g, st.k_mem, attn_.rotated(g, *h, attn_.w_k, pos));
-  st.v_mem = append_rows(g, st.v_mem, attn_.heads(g, *h, attn_.w_v));
-  st.k = append_rows(g, st.k, attn_.rotated(g, n_s, attn_.w_k, pos));
-  st.v = append_rows(g, st.v, attn_.heads(g, n_s, attn_.w_v));
+  const auto rotated = [&](const Tensor& x, const Tensor& w) {
+    return rope_heads(g, attn_, project_heads(g, attn_, w, x), pos);
+  };
+  const Tensor q = rotated(n_s, attn_.w_q);
+  st.k_mem = concat_tokens(g, st.k_mem, rotated(*h, attn_.w_k));
+  st.v_mem = concat_tokens(g, st.v_mem, project_heads(g, attn_, attn_.w_v, *h));
+  st.k = concat_tokens(g, st.k, rotated(n_s, attn_.w_k));
+  st.v = concat_tokens(g, st.v, project_heads(g, attn_, attn_.w_v, n_s));
   Tensor k = ops::concat(g, {st.k_mem, st.k}, 1), v = ops::concat(g, {st.v_mem, st.v}, 1);
-  if (persistent_.ndim() == 2) {
-    k = ops::concat(g, {attn_.persistent_heads(g, persistent_, attn_.w_k, B), k}, 1);
-    v = ops::concat(g, {attn_.persistent_heads(g, persistent_, attn_.w_v, B), v}, 1);
+  const int64_t n_p = persistent_rows(persistent_);
+  if (n_p > 0) {
+    const auto [pk, pv] = prefix_kv(g, attn_, persistent_, B);
+    k = ops::concat(g, {pk, k}, 1);
+    v = ops::concat(g, {pv, v}, 1);
   }
-  const int64_t n_p = persistent_.ndim() == 2 ? persistent_.shape[0] : 0;
-  const Tensor y = attn_.output(g, ops::attention(g, q, k, v, mac_attention_mask(n_p, seen), attn_.scale()));
+  const Tensor y = merge_heads(g, attn_, ops::attention(g, q, k, v, mac_attention_mask(n_p, seen), attn_.scale()));
 
   // Eq. 24: the memory learns from the attention output (keys, values, gates from Y) and is read with
   // it; P does not enter the memory (MODELS.md item 8).

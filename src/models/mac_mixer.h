@@ -12,10 +12,9 @@
 // v_mem (current segment, h part). A call may start and end anywhere inside a segment.
 #pragma once
 
+#include "memory/neural_memory.h"
+#include "models/attention_mixer.h"
 #include "models/gate.h"
-#include "models/mixer.h"
-#include "models/titans_common.h"
-#include "ops/attention.h"
 
 namespace titans {
 
@@ -26,7 +25,7 @@ ops::AttentionMask mac_attention_mask(int64_t n_persistent, int64_t seen);
 
 class MacMixer : public Mixer {
  public:
-  // Parameters in store order: persistent, attn.*, memory.*, gate.*.
+  // Parameters in store order: persistent, attn.*, memory.*, gate.*. mem_cfg must validate.
   MacMixer(const ModelConfig& cfg, const NeuralMemoryConfig& mem_cfg, int layer, ParamStore& store, Rng& rng);
   Result<Tensor> forward(Graph& g, const Tensor& n, int64_t pos0, LayerState& st) const override;
 
@@ -36,7 +35,7 @@ class MacMixer : public Mixer {
   Result<Tensor> segment_piece(Graph& g, const Tensor& n_s, int64_t pos, int64_t seen, LayerState& st) const;
 
   Tensor persistent_;
-  AttentionWeights attn_;
+  AttentionParams attn_;
   NeuralMemory memory_;
   Gate gate_;
   int64_t segment_;

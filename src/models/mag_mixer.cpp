@@ -1,24 +1,21 @@
 #include "models/mag_mixer.h"
 
-#include <string>
-
-#include "models/window_attention.h"
-
 namespace titans {
 
 MagMixer::MagMixer(const ModelConfig& cfg, const NeuralMemoryConfig& mem_cfg, int layer, ParamStore& store,
                    Rng& rng)
     : persistent_(add_persistent(cfg, layer, store, rng)),
-      attn_(AttentionWeights::add(cfg, "layers." + std::to_string(layer) + ".attn.", store, rng)),
+      attn_(add_attention_params(cfg, store, rng, layer_name(layer, "attn."))),
       memory_(persistent_, mem_cfg, layer, store, rng),
       gate_(cfg, layer, store, rng),
       window_(cfg.window) {}
 
 Result<Tensor> MagMixer::forward(Graph& g, const Tensor& n, int64_t pos0, LayerState& st) const {
-  // Both branches see the same P (one parameter); the memory branch may fail (spec §8), so the
+  // Both branches see the same P (one parameter). The memory branch may fail (spec §8), so the
   // attention's cache is committed only after it succeeded.
   Tensor k = st.k, v = st.v;
-  const Tensor y = window_attention(g, attn_, persistent_, window_, n, pos0, k, v);
+  const Tensor y = causal_attention(g, attn_, n, pos0, window_, k, v,
+                                    persistent_rows(persistent_) > 0 ? &persistent_ : nullptr);
   Result<Tensor> m = memory_.forward(g, n, pos0, st.memory);
   if (!m.ok()) return m;
   st.k = k;

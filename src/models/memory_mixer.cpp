@@ -8,10 +8,10 @@ namespace titans {
 PersistentMemory::PersistentMemory(const Tensor& persistent, const NeuralMemoryConfig& mem_cfg, int layer,
                                    ParamStore& store, Rng& rng)
     : persistent_(persistent),
-      memory_(mem_cfg, store, rng, "layers." + std::to_string(layer) + ".memory.") {}
+      memory_(mem_cfg, store, rng, layer_name(layer, "memory.")) {}
 
 Result<Tensor> PersistentMemory::forward(Graph& g, const Tensor& n, int64_t pos0, MemoryState& st) const {
-  const int64_t n_p = persistent_.ndim() == 2 ? persistent_.shape[0] : 0;
+  const int64_t n_p = persistent_rows(persistent_);
   if (n_p == 0 || pos0 != 0 || st.started()) return memory_.forward(g, n, &st);
   // The sequence starts here: P ‖ n through the memory (NeuralMemory::forward commits st only on
   // success), then P's outputs dropped.

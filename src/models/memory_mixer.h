@@ -7,8 +7,6 @@
 // boundaries count it. P's outputs are dropped.
 #pragma once
 
-#include <string>
-
 #include "memory/neural_memory.h"
 #include "models/mixer.h"
 #include "models/titans_common.h"
