@@ -13,8 +13,10 @@
 
 #include "autodiff/graph.h"
 #include "memory_test_util.h"
+#include "model_test_util.h"
 #include "models/architectures.h"
 #include "models/mac_mixer.h"
+#include "models/model_config.h"
 #include "ops/attention_composed.h"
 #include "ops/ops.h"
 
@@ -150,6 +152,10 @@ TEST_P(TitansLayer, StreamingEqualsOneCall) {
     EXPECT_LT(max_diff(a, b), 1e-10) << "record " << record;
     EXPECT_LT(max_diff(a, c), 1e-10) << "record " << record;
     EXPECT_LT(max_diff(a, t), 1e-10) << "record " << record;
+    // P is written once, at the sequence start, into the memory's stream (MODELS.md item 4) — MAC's
+    // memory never sees it (item 8).
+    const int64_t written = kT + (std::string(GetParam().arch) == "titans_mac" ? 0 : layer.cfg.n_persistent);
+    for (const LayerState* st : {&one, &pieces, &odd, &tokens}) EXPECT_EQ(st->memory.pos, written);
     const std::vector<double> s = layer_state_values(one);
     EXPECT_FALSE(s.empty());
     EXPECT_LT(max_diff(s, layer_state_values(pieces)), 1e-10) << "record " << record;
@@ -273,6 +279,19 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// Shapes with d = 8, H·d_h = 8, N_p = 2 (the tiny config above).
+TEST(TitansLayer, ParameterShapes) {
+  const Layer layer(kCases[4]);
+  for (const Parameter& p : layer.store->params()) {
+    Shape want;
+    if (p.name == "layers.0.persistent") want = Shape{2, 8};
+    else if (p.name.find(".attn.w_") != std::string::npos || p.name == "layers.0.gate.w_o") want = Shape{8, 8};
+    else if (p.name == "layers.0.norm_mix" || p.name.find(".gate.norm_") != std::string::npos) want = Shape{8};
+    else continue;  // the memory's: NeuralMemory's own tests
+    EXPECT_EQ(p.tensor.shape, want) << p.name;
+  }
+}
+
 TEST(TitansLayer, ParameterNames) {
   const std::vector<std::string> lmm = param_names(kCases[0]), mal = param_names(kCases[1]),
                                  mag = param_names(kCases[2]), mac = param_names(kCases[4]);
@@ -382,6 +401,48 @@ TEST(MacMask, NextSegmentSeesThePreviousThroughTheMemory) {
     EXPECT_GT(m, 1e-10) << "token " << j;
   }
 }
+
+// ---- whole models (create_model, the tiny presets): float32 follows float64 (the same parameters,
+// rounded), streaming with the fused inference memory in float32 included. The framework's table
+// (model_test.cpp) covers gradients, causality and streaming of every architecture in float64.
+
+class TitansModel : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TitansModel, Float32FollowsFloat64) {
+  Result<ModelConfig> cfg = resolve_config(std::string(GetParam()) + "-tiny");
+  ASSERT_TRUE(cfg.ok()) << cfg.message();
+  const int64_t B = 2, T = 40, V = cfg->vocab_size;
+  const std::vector<int32_t> ids = random_ids(B * T, V, 3);
+  std::vector<std::vector<double>> logits;
+  for (DType dt : {DType::f64, DType::f32})
+    for (const std::vector<int64_t>& pieces : {std::vector<int64_t>{T}, std::vector<int64_t>{7, 20, 13}}) {
+      Result<std::unique_ptr<Model>> m = create_model(*cfg, 9, dt);
+      ASSERT_TRUE(m.ok()) << m.message();
+      Graph g;
+      NoGradScope ng(g);
+      ModelState st;
+      std::vector<double> all(size_t(B * T * V));
+      int64_t t0 = 0;
+      for (int64_t n : pieces) {
+        Result<Tensor> y = (*m)->forward(g, ids_tensor(g, ids, B, T, t0, t0 + n), &st);
+        ASSERT_TRUE(y.ok()) << y.message();
+        const std::vector<double> v = tensor_values(*y);
+        for (int64_t b = 0; b < B; ++b) std::copy_n(v.begin() + b * n * V, n * V, all.begin() + (b * T + t0) * V);
+        t0 += n;
+      }
+      for (double e : all) ASSERT_TRUE(std::isfinite(e));
+      logits.push_back(all);
+    }
+  double scale = 0;
+  for (double e : logits[0]) scale = std::max(scale, std::fabs(e));
+  EXPECT_LT(max_diff(logits[0], logits[1]), 1e-10);           // f64: pieces = one call
+  EXPECT_LT(max_diff(logits[0], logits[2]), 1e-4 * scale);    // f32 one call
+  EXPECT_LT(max_diff(logits[2], logits[3]), 1e-4 * scale);    // f32 pieces
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyPresets, TitansModel,
+                         ::testing::Values("titans_lmm", "titans_mal", "titans_mag", "titans_mac"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace titans
