@@ -10,6 +10,7 @@
 // are work the kernel does but that is not counted.
 #include <fmt/format.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -45,6 +46,7 @@ struct AttentionRow {
   double forward_s = 0, step_s = 0;  // medians: forward without gradient; forward + backward
   double forward_gflop = 0;          // counted (file comment); a step counts 3.5×
   double rss_mib = 0;
+  double cpu_share = 0;  // process CPU time / (wall time · threads) over the timed steps
   double peer_forward_s = 0, peer_step_s = 0, peer_rss_mib = 0;  // 0: the peer did not run
   std::string peer_note;
 };
@@ -58,6 +60,15 @@ double visible_pairs(int64_t T, int64_t W) {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// User + system CPU seconds of this process so far: with the wall time it tells how much of the
+// machine the run had (other processes share it).
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 void run_peer(const AttentionArgs& a, AttentionRow& row, std::string* first_line) {
@@ -101,6 +112,7 @@ bool run_engine(const AttentionArgs& a, AttentionRow& row) {
   Graph g;
   std::vector<double> fwd, step;
   bool finite = true;
+  double cpu = 0;
   for (int rep = 0; rep <= a.repeats; ++rep) {  // rep 0: the warm-up
     {
       NoGradScope no_grad(g);
@@ -112,12 +124,17 @@ bool run_engine(const AttentionArgs& a, AttentionRow& row) {
       finite = finite && std::isfinite(s);
       g.reset();
     }
+    const double c0 = cpu_seconds();
     const auto t0 = Clock::now();
     const Tensor out = ops::attention(g, q, k, v, mask, scale);
     g.backward(out, seed.data);
     if (rep > 0) step.push_back(seconds_since(t0));
+    if (rep > 0) cpu += cpu_seconds() - c0;
     g.reset();
   }
+  double wall = 0;
+  for (double s : step) wall += s;
+  row.cpu_share = cpu / (wall * row.threads);
   row.forward_s = median(fwd);
   row.step_s = median(step);
   row.forward_gflop = 4.0 * double(d) * visible_pairs(T, row.window) * double(B * H) / 1e9;
@@ -182,7 +199,7 @@ int bench_attention(AttentionArgs& a) {
          fmt::format("{:.3f}", r.step_s), fmt::format("{:.0f}", tokens / r.step_s),
          fmt::format("{:.1f} ({:.0f}%)", fwd_gf, 100 * fwd_gf / peak),
          fmt::format("{:.1f} ({:.0f}%)", step_gf, 100 * step_gf / peak),
-         fmt::format("{:.0f}", r.rss_mib),
+         fmt::format("{:.0f}", r.rss_mib), fmt::format("{:.0f}%", 100 * r.cpu_share),
          peer ? fmt::format("{:.3f} / {:.3f}", r.peer_forward_s, r.peer_step_s) : r.peer_note,
          peer ? fmt::format("{:.1f}x / {:.1f}x", r.peer_forward_s / r.forward_s,
                             r.peer_step_s / r.step_s)
@@ -190,14 +207,16 @@ int bench_attention(AttentionArgs& a) {
          peer ? fmt::format("{:.0f}", r.peer_rss_mib) : "n/a"});
   }
   print_markdown_table({"T", "window", "threads", "fwd s", "fwd+bwd s", "tokens/s (fwd+bwd)",
-                        "fwd GFLOP/s (% peak)", "fwd+bwd GFLOP/s (% peak)", "peak RSS MiB",
+                        "fwd GFLOP/s (% peak)", "fwd+bwd GFLOP/s (% peak)", "peak RSS MiB", "CPU share",
                         "PyTorch fwd / fwd+bwd s", "speed-up fwd / fwd+bwd", "PyTorch RSS MiB"},
-                       "rrrrrrrrrrrr", table);
+                       "rrrrrrrrrrrrr", table);
   fmt::print(
       "\nGFLOP counted over visible (query, key) pairs only: forward 4·d·N_vis per head, backward "
       "2.5× that (src/cli/bench_attention_command.cpp). Medians of {} repeats after a warm-up; the "
       "forward is timed without gradient recording. Peak RSS: getrusage's ru_maxrss, reset before "
-      "each configuration (inputs, their gradients and the output included).\n",
+      "each configuration (inputs, their gradients and the output included). CPU share: the "
+      "process's CPU time over wall time × threads during the timed forward + backward steps "
+      "(below 100%: other processes had part of the cores).\n",
       a.repeats);
   if (!peer_line.empty()) fmt::print("PyTorch peer, first line: {}\n", peer_line);
   return 0;
