@@ -96,14 +96,13 @@ void forward(Graph& g, const Geometry& G, const Tensor& q, const Tensor& k, cons
         const int64_t bh = item / G.nqb, i0 = (item % G.nqb) * kBq;
         const int64_t nr = std::min(kBq, G.Tq - i0);
         const T* qh = Q.head(bh) + i0 * Q.st;
-        for (int64_t i = 0; i < kBq; ++i)  // Qᵀ, zero beyond the last query
-          for (int64_t c = 0; c < d; ++c) qt[c * kBq + i] = i < nr ? qh[i * Q.st + c] : T(0);
+        transpose_block(qh, Q.st, nr, d, qt);
         for (int64_t i = 0; i < kBq; ++i) m[i] = ninf, l[i] = 0;
         std::fill(acc, acc + kBq * dp, T(0));
-        for (int64_t kt = 0; kt < G.key_tiles; ++kt) {
+        G.for_each_key_tile(i0, nr, [&](int64_t kt) {
           const KeyTile tile = G.key_tile(kt);
           const Visibility vis = G.classify(i0, nr, tile);
-          if (vis == Visibility::none) continue;
+          if (vis == Visibility::none) return;
           const T* kh = K.head(bh) + tile.k0 * K.st;
           const T* vh = V.head(bh) + tile.k0 * V.st;
           attn::tile_mm(tile.nk, kBq, d, scale, kh, K.st, 1, qt, kBq, st, kBq, false);  // Sᵀ = K Qᵀ
@@ -117,7 +116,7 @@ void forward(Graph& g, const Geometry& G, const Tensor& q, const Tensor& k, cons
               for (int64_t e = 0; e < d; ++e) row[e] *= c;
             }
           attn::tile_mm(kBq, d, tile.nk, T(1), st, 1, kBq, vh, V.st, acc, dp, true);  // O += P V
-        }
+        });
         const int64_t b = bh / G.H, h = bh % G.H;
         T* lse_row = lse + bh * G.tq_pad + i0;
         for (int64_t i = 0; i < kBq; ++i) {

@@ -46,14 +46,15 @@ void prepare_block(const BackwardArgs<T>& a, const Rows<const T>& O, int64_t bh,
   const T* qh = a.Q.head(bh) + i0 * a.Q.st;
   const T* gh = a.dO.head(bh) + i0 * a.dO.st;
   const T* oh = O.head(bh) + i0 * O.st;
+  transpose_block(qh, a.Q.st, nr, d, qt);
+  transpose_block(gh, a.dO.st, nr, d, dot);
   for (int64_t i = 0; i < kBq; ++i) {
     T s = 0;
-    for (int64_t c = 0; c < d; ++c) {
-      const bool in = i < nr;
-      const T x = in ? qh[i * a.Q.st + c] : T(0), dy = in ? gh[i * a.dO.st + c] : T(0);
-      qt[c * kBq + i] = x;
-      dot[c * kBq + i] = dy;
-      if (in) s += dy * oh[i * O.st + c];
+    if (i < nr) {
+      const T* dy = gh + i * a.dO.st;
+      const T* y = oh + i * O.st;
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = 0; c < d; ++c) s += dy[c] * y[c];
     }
     D[i] = s;
   }
@@ -74,7 +75,8 @@ void key_tile_backward(const BackwardArgs<T>& a, int64_t bh, int64_t kt, T* st, 
   std::fill(dk, dk + nk * dp, T(0));
   std::fill(dv, dv + nk * dp, T(0));
   bool any = false;
-  for (int64_t qb = 0; qb < G.nqb; ++qb) {
+  const auto [qb_first, qb_end] = G.query_blocks(tile);
+  for (int64_t qb = qb_first; qb < qb_end; ++qb) {
     const int64_t i0 = qb * kBq, nr = std::min(kBq, G.Tq - i0);
     const Visibility vis = G.classify(i0, nr, tile);
     if (vis == Visibility::none) continue;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
 
 #include "autodiff/op_registry.h"
 #include "ops/attention.h"
@@ -87,6 +88,32 @@ struct Geometry {
     return Visibility::partial;
   }
 
+  // Calls f(t) for the key tiles that queries [i0, i0 + nr) may see, in order: every prefix tile,
+  // then in each block the tiles that meet the positions [p0 − window + 1, p1] (a superset of the
+  // visible ones; classify decides). Saves visiting every tile of a long sequence.
+  template <class F>
+  void for_each_key_tile(int64_t i0, int64_t nr, F&& f) const {
+    for (int64_t t = 0; t < prefix_tiles; ++t) f(t);
+    int64_t lt0 = 0, lt1 = tiles_per_block;
+    if (mask.causal) {
+      const int64_t p0 = mask.q_pos0 + i0, p1 = p0 + nr - 1;
+      const int64_t jhi = p1 - mask.k_pos0, jlo = mask.window > 0 ? p0 - mask.window + 1 - mask.k_pos0 : 0;
+      lt1 = jhi < 0 ? 0 : std::min(tiles_per_block, jhi / kBk + 1);
+      lt0 = jlo > 0 ? jlo / kBk : 0;
+    }
+    for (int64_t blk = 0; blk < mask.n_blocks; ++blk)
+      for (int64_t lt = lt0; lt < lt1; ++lt) f(prefix_tiles + blk * tiles_per_block + lt);
+  }
+
+  // The query blocks [first, second) that may see key tile t (a superset; classify decides).
+  std::pair<int64_t, int64_t> query_blocks(const KeyTile& t) const {
+    if (t.always_visible) return {0, nqb};
+    const int64_t ilo = t.r0 - mask.q_pos0;
+    const int64_t ihi = mask.window > 0 ? t.r0 + t.nk - 1 + mask.window - 1 - mask.q_pos0 : Tq - 1;
+    if (ihi < 0 || ilo > Tq - 1) return {0, 0};
+    return {std::max<int64_t>(0, ilo) / kBq, std::min(Tq - 1, ihi) / kBq + 1};
+  }
+
   // Sets the hidden entries of a transposed score tile St[nk][kBq] (queries from i0) to −inf:
   // key position r is seen by local query columns [r − q_pos0 − i0, … + window − 1].
   template <class T>
@@ -102,6 +129,18 @@ struct Geometry {
     }
   }
 };
+
+// dst[c][i] = src row i, element c (rows at stride rs) for i < nr; 0 for nr ≤ i < kBq: a block of
+// queries (or of their output gradients) transposed, the vector operand of Sᵀ = K Qᵀ.
+template <class T>
+void transpose_block(const T* src, int64_t rs, int64_t nr, int64_t d, T* dst) {
+  for (int64_t i = 0; i < nr; ++i) {
+    const T* row = src + i * rs;
+    for (int64_t c = 0; c < d; ++c) dst[c * kBq + i] = row[c];
+  }
+  if (nr < kBq)
+    for (int64_t c = 0; c < d; ++c) std::fill(dst + c * kBq + nr, dst + (c + 1) * kBq, T(0));
+}
 
 // Rows of a [B, T, H, d] tensor: row (bh, t) at base + b·sb + h·sh + t·st.
 template <class T>
