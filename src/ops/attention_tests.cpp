@@ -163,6 +163,8 @@ std::vector<OpTest> AttentionOp::tests() {
       {"d 16 [1,17,17,1,16]", 1, 17, 17, 1, 16, causal()},
       {"d 32 window 7 [1,20,20,1,32]", 1, 20, 20, 1, 32, causal(7)},
       {"d 64 [1,5,5,1,64]", 1, 5, 5, 1, 64, causal()},
+      {"d 100 window 2 [1,4,4,1,100]", 1, 4, 4, 1, 100, causal(2)},
+      {"d 256 [1,3,3,1,256]", 1, 3, 3, 1, 256, causal()},
   };
   std::vector<OpTest> t;
   for (const Case& c : cases) t.push_back(make_case(c));
