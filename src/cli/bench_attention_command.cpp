@@ -10,7 +10,6 @@
 // are work the kernel does but that is not counted.
 #include <fmt/format.h>
 #include <omp.h>
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -46,7 +45,8 @@ struct AttentionRow {
   double forward_s = 0, step_s = 0;  // medians: forward without gradient; forward + backward
   double forward_gflop = 0;          // counted (file comment); a step counts 3.5×
   double rss_mib = 0;
-  double cpu_share = 0;  // process CPU time / (wall time · threads) over the timed steps
+  double step_cpu_s = 0;  // process CPU seconds per forward + backward (mean of the timed steps)
+  double cpu_share = 0;   // process CPU time / (wall time · threads) over the timed steps
   double peer_forward_s = 0, peer_step_s = 0, peer_rss_mib = 0;  // 0: the peer did not run
   std::string peer_note;
 };
@@ -60,15 +60,6 @@ double visible_pairs(int64_t T, int64_t W) {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// User + system CPU seconds of this process so far: with the wall time it tells how much of the
-// machine the run had (other processes share it).
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 void run_peer(const AttentionArgs& a, AttentionRow& row, std::string* first_line) {
@@ -124,17 +115,18 @@ bool run_engine(const AttentionArgs& a, AttentionRow& row) {
       finite = finite && std::isfinite(s);
       g.reset();
     }
-    const double c0 = cpu_seconds();
+    const double c0 = process_cpu_seconds();
     const auto t0 = Clock::now();
     const Tensor out = ops::attention(g, q, k, v, mask, scale);
     g.backward(out, seed.data);
     if (rep > 0) step.push_back(seconds_since(t0));
-    if (rep > 0) cpu += cpu_seconds() - c0;
+    if (rep > 0) cpu += process_cpu_seconds() - c0;
     g.reset();
   }
   double wall = 0;
   for (double s : step) wall += s;
   row.cpu_share = cpu / (wall * row.threads);
+  row.step_cpu_s = cpu / double(a.repeats);
   row.forward_s = median(fwd);
   row.step_s = median(step);
   row.forward_gflop = 4.0 * double(d) * visible_pairs(T, row.window) * double(B * H) / 1e9;
@@ -148,8 +140,12 @@ int bench_attention(AttentionArgs& a) {
   for (int& t : a.threads)
     if (t == 0) t = max_threads;
   const std::string load_before = load_average();
-  std::vector<std::pair<int, double>> peaks;
-  for (int t : a.threads) peaks.push_back({t, measure_fp32_peak_gflops(t)});
+  std::vector<std::pair<int, double>> peaks;  // (threads, GFLOP/s); per CPU-second below
+  std::vector<double> cpu_peaks;
+  for (int t : a.threads) {
+    peaks.push_back({t, measure_fp32_peak_gflops(t)});
+    cpu_peaks.push_back(measure_fp32_peak_gflops_per_cpu_second(t));
+  }
   std::vector<AttentionRow> rows;
   std::string peer_line;
   for (int64_t seq : a.seq)
@@ -183,15 +179,18 @@ int bench_attention(AttentionArgs& a) {
       a.peer.no_torch ? " --no-torch" : "");
   fmt::print("Load average (1, 5, 15 min): {} before, {} after.\n\n", load_before, load_after);
   std::vector<std::string> peak_text;
-  for (auto [t, gf] : peaks) peak_text.push_back(fmt::format("{:.1f} GFLOP/s on {} thread(s)", gf, t));
+  for (size_t i = 0; i < peaks.size(); ++i)
+    peak_text.push_back(fmt::format("{:.1f} GFLOP/s ({:.1f} per CPU-second) on {} thread(s)",
+                                    peaks[i].second, cpu_peaks[i], peaks[i].first));
   fmt::print("Measured fp32 peak: {}.\n\n", fmt::join(peak_text, ", "));
   std::vector<std::vector<std::string>> table;
   for (const AttentionRow& r : rows) {
-    double peak = 0;
-    for (auto [t, gf] : peaks)
-      if (t == r.threads) peak = gf;
+    double peak = 0, cpu_peak = 0;
+    for (size_t i = 0; i < peaks.size(); ++i)
+      if (peaks[i].first == r.threads) peak = peaks[i].second, cpu_peak = cpu_peaks[i];
     const double tokens = double(a.batch * r.seq), step_gflop = 3.5 * r.forward_gflop;
     const double fwd_gf = r.forward_gflop / r.forward_s, step_gf = step_gflop / r.step_s;
+    const double cpu_gf = step_gflop / r.step_cpu_s;
     const bool peer = r.peer_step_s > 0;
     table.push_back(
         {std::to_string(r.seq), r.window ? std::to_string(r.window) : "causal",
@@ -199,6 +198,7 @@ int bench_attention(AttentionArgs& a) {
          fmt::format("{:.3f}", r.step_s), fmt::format("{:.0f}", tokens / r.step_s),
          fmt::format("{:.1f} ({:.0f}%)", fwd_gf, 100 * fwd_gf / peak),
          fmt::format("{:.1f} ({:.0f}%)", step_gf, 100 * step_gf / peak),
+         fmt::format("{:.1f} ({:.0f}%)", cpu_gf, 100 * cpu_gf / cpu_peak),
          fmt::format("{:.0f}", r.rss_mib), fmt::format("{:.0f}%", 100 * r.cpu_share),
          peer ? fmt::format("{:.3f} / {:.3f}", r.peer_forward_s, r.peer_step_s) : r.peer_note,
          peer ? fmt::format("{:.1f}x / {:.1f}x", r.peer_forward_s / r.forward_s,
@@ -207,16 +207,18 @@ int bench_attention(AttentionArgs& a) {
          peer ? fmt::format("{:.0f}", r.peer_rss_mib) : "n/a"});
   }
   print_markdown_table({"T", "window", "threads", "fwd s", "fwd+bwd s", "tokens/s (fwd+bwd)",
-                        "fwd GFLOP/s (% peak)", "fwd+bwd GFLOP/s (% peak)", "peak RSS MiB", "CPU share",
+                        "fwd GFLOP/s (% peak)", "fwd+bwd GFLOP/s (% peak)",
+                        "fwd+bwd GFLOP per CPU-s (% of its peak)", "peak RSS MiB", "CPU share",
                         "PyTorch fwd / fwd+bwd s", "speed-up fwd / fwd+bwd", "PyTorch RSS MiB"},
-                       "rrrrrrrrrrrrr", table);
+                       "rrrrrrrrrrrrrr", table);
   fmt::print(
       "\nGFLOP counted over visible (query, key) pairs only: forward 4·d·N_vis per head, backward "
       "2.5× that (src/cli/bench_attention_command.cpp). Medians of {} repeats after a warm-up; the "
       "forward is timed without gradient recording. Peak RSS: getrusage's ru_maxrss, reset before "
       "each configuration (inputs, their gradients and the output included). CPU share: the "
       "process's CPU time over wall time × threads during the timed forward + backward steps "
-      "(below 100%: other processes had part of the cores).\n",
+      "(below 100%: other processes had part of the cores); GFLOP per CPU-s divides by that CPU "
+      "time instead of the wall time, and its % by the FMA peak timed the same way.\n",
       a.repeats);
   if (!peer_line.empty()) fmt::print("PyTorch peer, first line: {}\n", peer_line);
   return 0;
