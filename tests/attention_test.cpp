@@ -62,26 +62,40 @@ Qkv random_qkv(Graph& g, int64_t B, int64_t T, int64_t H, int64_t d, DType dt, b
           random_bthd(g, B, T, H, d, dt, 3, grad)};
 }
 
+// Random q, k, v of one sequence and its attention under a causal mask with `window`; part()
+// runs the op on a slice of the queries against a slice of the keys.
+struct Sequence {
+  Graph g;
+  NoGradScope no_grad{g};
+  int64_t T;
+  Qkv x;
+  AttentionMask mask;
+  double scale;
+  Tensor full;
+
+  Sequence(int64_t B, int64_t T_, int64_t H, int64_t d, DType dt, int64_t window)
+      : T(T_), x(random_qkv(g, B, T_, H, d, dt)), scale(1 / std::sqrt(double(d))) {
+    mask.window = window;
+    full = ops::attention(g, x.q, x.k, x.v, mask, scale);
+  }
+  Tensor part(int64_t q0, int64_t q1, int64_t k0, int64_t k1, const AttentionMask& m) {
+    return ops::attention(g, ops::slice(g, x.q, 1, q0, q1), ops::slice(g, x.k, 1, k0, k1),
+                          ops::slice(g, x.v, 1, k0, k1), m, scale);
+  }
+};
+
 // A KV cache: the queries of rows [s, e) with q_pos0 = s against keys [0, e) are rows [s, e) of the
 // full sequence. Every sum runs in the same order either way (key tiles start at key 0 in both,
 // and a query's sums never mix with its neighbours'), so the rows are bit-identical.
 void check_kv_cache_chunks(DType dt, int64_t window) {
-  const int64_t B = 2, T = 300, H = 2, d = 24;
-  Graph g;
-  NoGradScope no_grad(g);
-  const Qkv x = random_qkv(g, B, T, H, d, dt);
-  AttentionMask mask;
-  mask.window = window;
-  const double scale = 1 / std::sqrt(double(d));
-  const Tensor full = ops::attention(g, x.q, x.k, x.v, mask, scale);
+  Sequence seq(2, 300, 2, 24, dt, window);
   for (int64_t chunk : {1, 37, 64, 100}) {
-    for (int64_t s = 0; s < T; s += chunk) {
-      const int64_t e = std::min(T, s + chunk);
-      AttentionMask m = mask;
+    for (int64_t s = 0; s < seq.T; s += chunk) {
+      const int64_t e = std::min(seq.T, s + chunk);
+      AttentionMask m = seq.mask;
       m.q_pos0 = s;
-      const Tensor part = ops::attention(g, ops::slice(g, x.q, 1, s, e), ops::slice(g, x.k, 1, 0, e),
-                                         ops::slice(g, x.v, 1, 0, e), m, scale);
-      ASSERT_EQ(rows_diff(full, s, part), 0.0) << "chunk " << chunk << " rows " << s << "…" << e;
+      ASSERT_EQ(rows_diff(seq.full, s, seq.part(s, e, 0, e, m)), 0.0)
+          << "chunk " << chunk << " rows " << s << "…" << e;
     }
   }
 }
@@ -98,21 +112,13 @@ TEST(Attention, KvCacheChunksEqualTheFullSequenceWithAWindow) {
 
 // Sliding window W: row i equals unmasked attention of query i over keys [i − W + 1, i] alone.
 void check_window_is_last_keys(DType dt, int64_t window, double tol) {
-  const int64_t B = 1, T = 200, H = 2, d = 8;
-  Graph g;
-  NoGradScope no_grad(g);
-  const Qkv x = random_qkv(g, B, T, H, d, dt);
-  AttentionMask mask;
-  mask.window = window;
-  const double scale = 1 / std::sqrt(double(d));
-  const Tensor full = ops::attention(g, x.q, x.k, x.v, mask, scale);
+  Sequence seq(1, 200, 2, 8, dt, window);
   AttentionMask all;
   all.causal = false;
-  for (int64_t i = 0; i < T; ++i) {
+  for (int64_t i = 0; i < seq.T; ++i) {
     const int64_t lo = std::max<int64_t>(0, i - window + 1);
-    const Tensor row = ops::attention(g, ops::slice(g, x.q, 1, i, i + 1), ops::slice(g, x.k, 1, lo, i + 1),
-                                      ops::slice(g, x.v, 1, lo, i + 1), all, scale);
-    ASSERT_LE(rows_diff(full, i, row), tol) << "window " << window << " row " << i;
+    ASSERT_LE(rows_diff(seq.full, i, seq.part(i, i + 1, lo, i + 1, all)), tol)
+        << "window " << window << " row " << i;
   }
 }
 
