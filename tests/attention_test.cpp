@@ -11,6 +11,7 @@
 
 #include "alloc_hook.h"
 #include "autodiff/graph.h"
+#include "bench/attention_flops.h"
 #include "ops/attention.h"
 #include "ops/ops.h"
 #include "util/rng.h"
@@ -207,6 +208,18 @@ long attention_allocations() {
 TEST(Attention, MakesNoHeapAllocationAfterWarmUp) {
   EXPECT_EQ(attention_allocations<float>(), 0);
   EXPECT_EQ(attention_allocations<double>(), 0);
+}
+
+// The benchmark's FLOP count: its closed form against counting visible pairs one by one.
+TEST(Attention, BenchmarkCountsVisiblePairs) {
+  for (int64_t T : {1, 7, 64, 100})
+    for (int64_t W : {0, 1, 5, 64, 99, 100, 150}) {
+      int64_t n = 0;
+      for (int64_t i = 0; i < T; ++i)
+        for (int64_t j = 0; j <= i; ++j) n += W == 0 || i - j < W;
+      EXPECT_EQ(attention_visible_pairs(T, W), double(n)) << "T " << T << " W " << W;
+      EXPECT_EQ(attention_forward_flops(2, 3, T, 8, W), 4.0 * 8 * 6 * double(n));
+    }
 }
 
 }  // namespace

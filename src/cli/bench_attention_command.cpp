@@ -6,8 +6,8 @@
 // FLOPs are counted over visible (query, key) pairs only, N_vis per head (T(T+1)/2 causal,
 // Σ_i min(i + 1, W) with a window W): forward 4·d·N_vis (S = QKᵀ and O = PV, 2 FLOPs per
 // multiply-add each), backward 2.5× that (S recomputed, dV = PᵀdO, dP = dO Vᵀ, dK = dSᵀQ,
-// dQ = dS K). Masked entries of partly visible tiles, the softmax's exponentials and the rescaling
-// are work the kernel does but that is not counted.
+// dQ = dS K); bench/attention_flops.h. Masked entries of partly visible tiles, the softmax's
+// exponentials and the rescaling are work the kernel does but that is not counted.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "autodiff/graph.h"
+#include "bench/attention_flops.h"
 #include "bench/peak.h"
 #include "bench/rss.h"
 #include "bench/stats.h"
@@ -50,12 +51,6 @@ struct AttentionRow {
   double peer_forward_s = 0, peer_step_s = 0, peer_rss_mib = 0;  // 0: the peer did not run
   std::string peer_note;
 };
-
-// Visible (query, key) pairs of one head: causal over T tokens, window W (0: none).
-double visible_pairs(int64_t T, int64_t W) {
-  if (W == 0 || W >= T) return double(T) * double(T + 1) / 2;
-  return double(W) * double(W + 1) / 2 + double(T - W) * double(W);
-}
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
@@ -129,7 +124,7 @@ bool run_engine(const AttentionArgs& a, AttentionRow& row) {
   row.step_cpu_s = cpu / double(a.repeats);
   row.forward_s = median(fwd);
   row.step_s = median(step);
-  row.forward_gflop = 4.0 * double(d) * visible_pairs(T, row.window) * double(B * H) / 1e9;
+  row.forward_gflop = attention_forward_flops(B, H, T, d, row.window) / 1e9;
   return finite;
 }
 
@@ -213,7 +208,7 @@ int bench_attention(AttentionArgs& a) {
                        "rrrrrrrrrrrrrr", table);
   fmt::print(
       "\nGFLOP counted over visible (query, key) pairs only: forward 4·d·N_vis per head, backward "
-      "2.5× that (src/cli/bench_attention_command.cpp). Medians of {} repeats after a warm-up; the "
+      "2.5× that (src/bench/attention_flops.h). Medians of {} repeats after a warm-up; the "
       "forward is timed without gradient recording. Peak RSS: getrusage's ru_maxrss, reset before "
       "each configuration (inputs, their gradients and the output included). CPU share: the "
       "process's CPU time over wall time × threads during the timed forward + backward steps "
