@@ -62,7 +62,7 @@ TEST(OpRegistry, EveryRequiredOpIsRegistered) {
   const char* required[] = {"matmul", "add", "sub", "mul", "div", "scale", "exp", "log", "sigmoid",
                             "silu", "gelu", "elu", "sum", "mean", "softmax", "cross_entropy",
                             "rmsnorm", "l2norm", "embedding", "rope", "causal_conv1d", "concat",
-                            "slice", "transpose", "reshape", "masked_fill", "contiguous"};
+                            "slice", "transpose", "reshape", "masked_fill", "contiguous", "attention"};
   for (const char* name : required) EXPECT_GE(OpRegistry::global().id_of(name), 0) << name;
 }
 

@@ -13,6 +13,7 @@
 
 #include "autodiff/graph.h"
 #include "bench/peak.h"
+#include "bench/rss.h"
 #include "bench/stats.h"
 #include "memory/neural_memory.h"
 #include "optim/params.h"
@@ -26,20 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// getrusage's ru_maxrss is the kernel's peak-RSS counter, which Linux lets a process reset to its
-// current RSS (clear_refs 5): each configuration then reports its own peak. Where the reset is not
-// allowed, the value is the process's peak so far.
-void reset_peak_rss() {
-  std::ofstream f("/proc/self/clear_refs");
-  if (f) f << "5";
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;
 }
 
 // The peer's line for one configuration: tokens/s and a short note (its BLAS), or the reason.

@@ -11,6 +11,8 @@ namespace titans::cli {
 
 // `bench memory`, added to the `bench` command (bench_memory_command.cpp).
 void add_bench_memory_command(CLI::App& bench, int* exit_code);
+// `bench attention` (bench_attention_command.cpp).
+void add_bench_attention_command(CLI::App& bench, int* exit_code);
 
 // The PyTorch peer's options: --no-torch, --python, --reference-dir.
 struct PeerArgs {

@@ -1,0 +1,109 @@
+// The attention kernel's tile products: C[M×N] (+)= alpha · A[M×K] · B[K×N] on tiles of at most
+// 64×256, where every operand is already where the kernel reads it (no packing):
+//   A is read one element at a time (a broadcast) through (row stride, column stride), so a
+//     transposed tile (Pᵀ, dSᵀ) or a row of the input tensor costs nothing to address;
+//   B rows are read as vectors: unit column stride, row stride ldb (a row of q, k, v, dO, or a
+//     packed Qᵀ/dOᵀ tile); N need not be a multiple of 16, the last vector is masked (and a masked
+//     load never touches memory beyond the row, so B may be the input tensor itself);
+//   C rows are contiguous with stride ldc.
+// gemm.h's kernel packs both operands on every call, which for 64×64×64 tiles costs about as much
+// as the product; these tiles are used once or a few times each, straight from L1/L2.
+// float: an R×(16·NV) register tile (R ≤ 6, NV ≤ 4: 24 accumulators + 4 B vectors + 1 broadcast
+// fit the 32 zmm registers). double: plain loops (gradient checks only).
+#pragma once
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstdint>
+#include <utility>
+
+namespace titans::ops::attn {
+
+namespace detail {
+
+constexpr int kTileRows = 6;  // R of the register tile
+constexpr int kTileVecs = 4;  // NV: 64 columns
+
+template <int R, int NV, bool kAcc>
+void micro(int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb,
+           const __mmask16* masks, float alpha, float* c, int64_t ldc) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 bv[NV];
+    const float* bk = b + k * ldb;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(masks[v], bk + 16 * v);
+    const float* ak = a + k * acs;
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(ak[r * ars]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  const __m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + r * ldc + 16 * v;
+      __m512 x = _mm512_mul_ps(acc[r][v], al);
+      if constexpr (kAcc) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(masks[v], cp));
+      _mm512_mask_storeu_ps(cp, masks[v], x);
+    }
+}
+
+using MicroFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t,
+                         const __mmask16*, float, float*, int64_t);
+
+template <bool kAcc, int... I>
+constexpr auto micro_table(std::integer_sequence<int, I...>) {
+  // Entry (R − 1) · kTileVecs + (NV − 1).
+  return std::array<MicroFn, sizeof...(I)>{&micro<I / kTileVecs + 1, I % kTileVecs + 1, kAcc>...};
+}
+
+}  // namespace detail
+
+// C = alpha·A·B (accumulate false: C's old contents ignored) or C += alpha·A·B.
+inline void tile_mm(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t ars,
+                    int64_t acs, const float* b, int64_t ldb, float* c, int64_t ldc,
+                    bool accumulate) {
+  using namespace detail;
+  static constexpr auto kSet =
+      micro_table<false>(std::make_integer_sequence<int, kTileRows * kTileVecs>{});
+  static constexpr auto kAdd =
+      micro_table<true>(std::make_integer_sequence<int, kTileRows * kTileVecs>{});
+  const auto& table = accumulate ? kAdd : kSet;
+  for (int64_t n0 = 0; n0 < N; n0 += 16 * kTileVecs) {
+    const int64_t cols = N - n0 < 16 * kTileVecs ? N - n0 : 16 * kTileVecs;
+    const int nv = int((cols + 15) / 16);
+    __mmask16 masks[kTileVecs];
+    for (int v = 0; v < kTileVecs; ++v) {
+      const int64_t left = cols - 16 * v;
+      masks[v] = left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+    }
+    for (int64_t r0 = 0; r0 < M; r0 += kTileRows) {
+      const int rows = int(M - r0 < kTileRows ? M - r0 : kTileRows);
+      table[size_t((rows - 1) * kTileVecs + nv - 1)](K, a + r0 * ars, ars, acs, b + n0, ldb, masks,
+                                                     alpha, c + r0 * ldc + n0, ldc);
+    }
+  }
+}
+
+inline void tile_mm(int64_t M, int64_t N, int64_t K, double alpha, const double* a, int64_t ars,
+                    int64_t acs, const double* b, int64_t ldb, double* c, int64_t ldc,
+                    bool accumulate) {
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k) s += a[r * ars + k * acs] * b[k * ldb + n];
+      c[r * ldc + n] = alpha * s + (accumulate ? c[r * ldc + n] : 0.0);
+    }
+}
+
+}  // namespace titans::ops::attn
