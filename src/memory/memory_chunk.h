@@ -156,29 +156,35 @@ void key_path(const Dims& dm, const T* const* W, const T* k, const T* v, int64_t
   }
 }
 
-// Reads after the write (spec §4 "W_i h", §5), all mc tokens at once, per layer l:
+// Reads after the write (spec §4 "W_i h", §5), all mc tokens at once, per layer l with the
+// chunk-start state WS[l] = [W^l; S^l] stacked (2·out × in, S right after W):
+//   P[l] = H[l] [W^l; S^l]ᵀ (mc × 2·out: H Wᵀ | H Sᵀ, one product; H Wᵀ only when every f is 0),
 //   R[l] = H[l] X[l]ᵀ (m×m, row stride m), Rm[l] = G ⊙ R[l],
-//   O[l] = diag(a) H[l] W^lᵀ + diag(f) H[l] S^lᵀ − Rm[l] D[l], H[l+1] = φ(O[l]);
-//   H[0] = q (given, row stride d).
-// Rm[l] may be R[l] (the scores are then masked in place). tmp: mc × width. With `check`, the first row holding a
-// non-finite read is returned (its layer in *bad_layer), else −1.
+//   O[l] = diag(a) H Wᵀ + diag(f) H Sᵀ − Rm[l] D[l], H[l+1] = φ(O[l]);  H[0] = q (row stride d).
+// P and Rm may be the same buffer for every layer, Rm[l] may be R[l] (masked in place). With
+// `check`, the first row holding a non-finite read is returned (its layer in *bad_layer), else −1.
 template <class T>
-int64_t reads(const Dims& dm, const T* const* W, const T* const* S, const T* ca, const T* cf, const T* cG,
+int64_t reads(const Dims& dm, const T* const* WS, const T* ca, const T* cf, const T* cG,
               bool f_zero, const T* q, int64_t mc, T* const* X, T* const* D, T* const* H,
-              T* const* O, T* const* R, T* const* Rm, T* tmp, bool check, int* bad_layer) {
+              T* const* O, T* const* P, T* const* R, T* const* Rm, bool check, int* bad_layer) {
   const int L = dm.L;
   const int64_t m = dm.m;
   const T* h = q;
   for (int l = 0; l < L; ++l) {
-    const int64_t i = dm.in[l], o = dm.out[l];
-    T *ol = O[l], *sc = R[l], *sm = Rm[l];
-    gemm(mc, o, i, T(1), ref(h, i, 1), ref<T>(W[l], 1, i), T(0), mut(ol, o, 1));
-    for (int64_t r = 0; r < mc; ++r)
-      for (int64_t c = 0; c < o; ++c) ol[r * o + c] *= ca[r];
-    if (!f_zero) {  // + diag(f) H S_0ᵀ
-      for (int64_t r = 0; r < mc; ++r)
-        for (int64_t c = 0; c < i; ++c) tmp[r * i + c] = cf[r] * h[r * i + c];
-      gemm(mc, o, i, T(1), ref<T>(tmp, i, 1), ref<T>(S[l], 1, i), T(1), mut(ol, o, 1));
+    const int64_t i = dm.in[l], o = dm.out[l], o2 = 2 * o;
+    T *ol = O[l], *pl = P[l], *sc = R[l], *sm = Rm[l];
+    gemm(mc, f_zero ? o : o2, i, T(1), ref(h, i, 1), ref<T>(WS[l], 1, i), T(0), mut(pl, o2, 1));
+    for (int64_t r = 0; r < mc; ++r) {
+      const T ar = ca[r], fr = f_zero ? T(0) : cf[r];
+      const T* pr = pl + r * o2;
+      T* orow = ol + r * o;
+      if (f_zero) {
+#pragma omp simd
+        for (int64_t c = 0; c < o; ++c) orow[c] = ar * pr[c];
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < o; ++c) orow[c] = ar * pr[c] + fr * pr[o + c];
+      }
     }
     gemm(mc, mc, i, T(1), ref(h, i, 1), ref<T>(X[l], 1, i), T(0), mut(sc, m, 1));
     for (int64_t r = 0; r < mc; ++r)

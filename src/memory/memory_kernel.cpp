@@ -43,7 +43,8 @@ class Problem {
 
   static size_t workspace_size(const MemoryKernelArgs<T>& a) {
     const int64_t m = a.chunk, w = std::max(a.d, a.hidden);
-    return size_t(3 * m + 3 * m * m + (3 * a.depth + 4) * m * w);
+    return size_t(3 * m + 3 * m * m + (3 * a.depth + 6) * m * w +
+                  2 * memory_kernel_state_size(a));
   }
 
   // Runs every chunk; false with *key, *fault set at the first non-finite value.
@@ -51,36 +52,39 @@ class Problem {
     const MemoryKernelArgs<T>& a = a_;
     const int L = a.depth;
     const int64_t m = a.chunk, w = dm_.width, bi = p_ / a.H, hi = p_ % a.H;
+    const int64_t P = memory_kernel_state_size(a);
     T* ws = workspace<T>(workspace_size(a));
     ca_ = ws, ce_ = ca_ + m, cf_ = ce_ + m, cn_ = cf_ + m, cG_ = cn_ + m * m, sc_ = cG_ + m * m;
     T* rest = sc_ + m * m;
     for (int l = 0; l < L; ++l)
       act_[l] = rest, z_[l] = act_[l] + m * w, dl_[l] = z_[l] + m * w, rest = dl_[l] + m * w;
-    h_[0] = nullptr, h_[1] = h_[3] = rest, h_[2] = rest + m * w, o_ = h_[2] + m * w,
-    tmp_ = o_ + m * w;
-    const int64_t P = memory_kernel_state_size(a);
+    h_[0] = nullptr, h_[1] = h_[3] = rest, h_[2] = rest + m * w, o_ = h_[2] + m * w;
+    tmp_ = o_ + m * w;  // m × 2w
+    T* state = tmp_ + 2 * m * w;
     int64_t off = 0;
-    for (int l = 0; l < L; ++l) {  // the chunk-start state into the output buffers
+    for (int l = 0; l < L; ++l) {  // the chunk-start state, [W^l; S^l] stacked per layer
       const int64_t sz = dm_.out[l] * dm_.in[l];
-      W_[l] = a.w_out[l] + p_ * sz, S_[l] = a.s_out[l] + p_ * sz, off_[l] = off, off += sz;
-      std::memcpy(W_[l], a.w_in[l] + bi * a.w_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
+      WS_[l] = state + 2 * off, off += sz;
+      std::memcpy(WS_[l], a.w_in[l] + bi * a.w_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
       if (a.s_in[l])
-        std::memcpy(S_[l], a.s_in[l] + bi * a.s_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
+        std::memcpy(WS_[l] + sz, a.s_in[l] + bi * a.s_in_bstride[l] + hi * sz,
+                    size_t(sz) * sizeof(T));
       else
-        std::memset(S_[l], 0, size_t(sz) * sizeof(T));
+        std::memset(WS_[l] + sz, 0, size_t(sz) * sizeof(T));
     }
     T* const O[4] = {o_, o_, o_, o_};
+    T* const Pr[4] = {tmp_, tmp_, tmp_, tmp_};
     T* const R[4] = {sc_, sc_, sc_, sc_};
     const int64_t nc = (a.N + m - 1) / m, nfull = a.N / m;
     for (int64_t c = 0; c < nc; ++c) {
       const int64_t t0 = c * m, mc = std::min(m, a.N - t0), row = p_ * a.N + t0;
       const bool f_zero = coefficients(a.theta + p_ * a.N + t0, a.eta + p_ * a.N + t0,
                                        a.alpha + p_ * a.N + t0, mc, m, ca_, ce_, cf_, cn_, cG_);
-      key_path<T>(dm_, W_, a.k + row * a.d, a.v + row * a.d, mc, act_, z_, dl_, nullptr);
+      key_path<T>(dm_, WS_, a.k + row * a.d, a.v + row * a.d, mc, act_, z_, dl_, nullptr);
       int layer = 0;
       const T* q = a.q + row * a.d;
-      if (const int64_t r = reads<T>(dm_, W_, S_, ca_, cf_, cG_, f_zero, q, mc, act_, dl_, h_, O,
-                                     R, R, tmp_, true, &layer);
+      if (const int64_t r = reads<T>(dm_, WS_, ca_, cf_, cG_, f_zero, q, mc, act_, dl_, h_, O, Pr,
+                                     R, R, true, &layer);
           r >= 0) {
         *key = {c, 0, layer, 0, p_};
         *fault = {true, "memory read", layer + 1, bi, hi, t0 + r};
@@ -89,14 +93,8 @@ class Problem {
       T* y = a.y + row * a.d;
       for (int64_t e = 0; e < mc * a.d; ++e) y[e] = o_[e] + (a.residual ? q[e] : T(0));
       if (mc < m) break;  // a partial last chunk leaves the state at its start (pending tokens)
-      if (a.save) {  // the chunk-start state, for the backward's recomputation
-        T* slot = a.save + (p_ * nfull + c) * 2 * P;
-        for (int l = 0; l < L; ++l) {
-          const size_t bytes = size_t(dm_.out[l] * dm_.in[l]) * sizeof(T);
-          std::memcpy(slot + off_[l], W_[l], bytes);
-          std::memcpy(slot + P + off_[l], S_[l], bytes);
-        }
-      }
+      if (a.save)  // the chunk-start state, for the backward's recomputation
+        std::memcpy(a.save + (p_ * nfull + c) * 2 * P, state, size_t(2 * P) * sizeof(T));
       for (int l = 0; l < L; ++l) {
         const int bad = update(l, mc);
         if (bad < 0) continue;
@@ -105,28 +103,33 @@ class Problem {
         return false;
       }
     }
+    for (int l = 0; l < L; ++l) {  // the state after the last full chunk
+      const int64_t sz = dm_.out[l] * dm_.in[l];
+      std::memcpy(a.w_out[l] + p_ * sz, WS_[l], size_t(sz) * sizeof(T));
+      std::memcpy(a.s_out[l] + p_ * sz, WS_[l] + sz, size_t(sz) * sizeof(T));
+    }
     return true;
   }
 
  private:
   // Chunk-end state of layer l (spec §4): W_b = a_b W_0 + f_b S_0 − Σ_j G_bj δ_j a_jᵀ,
-  // S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ, the old state scaled by the GEMMs' beta. −1, or 0 / 1
-  // when W / S became non-finite.
+  // S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ: one pass for the old-state terms, then one product
+  // [W; S] −= [G_b ⊙ δ | n_b ⊙ δ]ᵀ A. −1, or 0 / 1 when W / S became non-finite.
   int update(int l, int64_t m) {
-    const int64_t i = dm_.in[l], o = dm_.out[l], last = (m - 1) * a_.chunk;
+    const int64_t i = dm_.in[l], o = dm_.out[l], sz = o * i, last = (m - 1) * a_.chunk;
     const T ab = ca_[m - 1], eb = ce_[m - 1], fb = cf_[m - 1];
-    T *W = W_[l], *S = S_[l];
-    if (fb != T(0)) {
+    T *W = WS_[l], *S = W + sz;
 #pragma omp simd
-      for (int64_t e = 0; e < o * i; ++e) W[e] = ab * W[e] + fb * S[e];
+    for (int64_t e = 0; e < sz; ++e) {
+      W[e] = ab * W[e] + fb * S[e];
+      S[e] *= eb;
     }
-    for (int64_t j = 0; j < m; ++j)  // rows G_bj δ_j
-      for (int64_t c = 0; c < o; ++c) tmp_[j * o + c] = cG_[last + j] * dl_[l][j * o + c];
-    gemm(o, i, m, T(-1), ref<T>(tmp_, 1, o), ref<T>(act_[l], i, 1), fb != T(0) ? T(1) : ab,
-         mut(W, i, 1));
-    for (int64_t j = 0; j < m; ++j)  // rows n_bj δ_j
-      for (int64_t c = 0; c < o; ++c) tmp_[j * o + c] = cn_[last + j] * dl_[l][j * o + c];
-    gemm(o, i, m, T(-1), ref<T>(tmp_, 1, o), ref<T>(act_[l], i, 1), eb, mut(S, i, 1));
+    for (int64_t j = 0; j < m; ++j)  // row j: G_bj δ_j | n_bj δ_j
+      for (int64_t c = 0; c < o; ++c) {
+        tmp_[j * 2 * o + c] = cG_[last + j] * dl_[l][j * o + c];
+        tmp_[j * 2 * o + o + c] = cn_[last + j] * dl_[l][j * o + c];
+      }
+    gemm(2 * o, i, m, T(-1), ref<T>(tmp_, 1, 2 * o), ref<T>(act_[l], i, 1), T(1), mut(W, i, 1));
     if (first_bad_row(W, o, i) >= 0) return 0;
     if (first_bad_row(S, o, i) >= 0) return 1;
     return -1;
@@ -135,8 +138,7 @@ class Problem {
   const MemoryKernelArgs<T>& a_;
   int64_t p_;
   Dims dm_;
-  int64_t off_[4] = {};
-  T *W_[4] = {}, *S_[4] = {};
+  T* WS_[4] = {};  // per layer [W; S], 2·out × in
   T *act_[4] = {}, *z_[4] = {}, *dl_[4] = {}, *h_[4] = {};
   T *ca_ = nullptr, *ce_ = nullptr, *cf_ = nullptr, *cn_ = nullptr, *cG_ = nullptr, *sc_ = nullptr;
   T *o_ = nullptr, *tmp_ = nullptr;

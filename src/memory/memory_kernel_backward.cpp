@@ -45,8 +45,8 @@ class ProblemBackward {
 
   static size_t workspace_size(const MemoryKernelArgs<T>& a) {
     const int64_t m = a.chunk, w = std::max(a.d, a.hidden);
-    return size_t(8 * m + 5 * m * m + 9 * a.depth * m * w + 2 * a.depth * m * m + 5 * m * w +
-                  3 * m * a.d + 2 * memory_kernel_state_size(a));
+    return size_t(8 * m + 5 * m * m + 11 * a.depth * m * w + 2 * a.depth * m * m + 6 * m * w +
+                  3 * m * a.d + 4 * memory_kernel_state_size(a));
   }
 
   void run() {
@@ -65,38 +65,37 @@ class ProblemBackward {
     for (int l = 0; l < L; ++l) {
       X_[l] = take(m * w), Z_[l] = take(m * w), D_[l] = take(m * w), Tp_[l] = take(m * w);
       H_[l] = take(m * w), O_[l] = take(m * w), dX_[l] = take(m * w), dD_[l] = take(m * w);
-      dZ_[l] = take(m * w), R_[l] = take(m * m), Rm_[l] = take(m * m);
+      dZ_[l] = take(m * w), R_[l] = take(m * m), Rm_[l] = take(m * m), P_[l] = take(2 * m * w);
     }
-    dO_ = take(m * w), dH_ = take(m * w), s1_ = take(m * w), s2_ = take(m * w), tmp_ = take(m * w);
+    dO_ = take(m * w), dH_ = take(m * w), s1_ = take(2 * m * w), s2_ = take(2 * m * w);
     dQ_ = take(m * d), dK_ = take(m * d), dV_ = take(m * d);
+    T* returned = take(2 * P);  // the returned state stacked [W; S]: the partial chunk's start
+    const auto copy = [](T* dst, const T* src, int64_t n) {
+      if (src) std::memcpy(dst, src, size_t(n) * sizeof(T));
+      else std::memset(dst, 0, size_t(n) * sizeof(T));
+    };
     int64_t off = 0;
     for (int l = 0; l < L; ++l) {  // the gradient of the returned state (chunk end), or 0
       const int64_t sz = dm_.out[l] * dm_.in[l];
-      off_[l] = off, off += sz;
-      dW_[l] = take(sz), dS_[l] = take(sz);
-      if (g_.dw_out[l]) std::memcpy(dW_[l], g_.dw_out[l] + p_ * sz, size_t(sz) * sizeof(T));
-      else std::memset(dW_[l], 0, size_t(sz) * sizeof(T));
-      if (g_.ds_out[l]) std::memcpy(dS_[l], g_.ds_out[l] + p_ * sz, size_t(sz) * sizeof(T));
-      else std::memset(dS_[l], 0, size_t(sz) * sizeof(T));
+      off_[l] = 2 * off, off += sz;
+      dWS_[l] = take(2 * sz);
+      copy(dWS_[l], g_.dw_out[l] ? g_.dw_out[l] + p_ * sz : nullptr, sz);
+      copy(dWS_[l] + sz, g_.ds_out[l] ? g_.ds_out[l] + p_ * sz : nullptr, sz);
+      copy(returned + off_[l], a.w_out[l] + p_ * sz, sz);
+      copy(returned + off_[l] + sz, a.s_out[l] + p_ * sz, sz);
     }
     const int64_t nc = (a.N + m - 1) / m, nfull = a.N / m;
     for (int64_t c = nc - 1; c >= 0; --c) {
-      for (int l = 0; l < L; ++l) {  // the chunk-start state: saved, or the returned state
-        if (c < nfull) {
-          const T* slot = a.save + (p_ * nfull + c) * 2 * P;
-          W_[l] = slot + off_[l], S_[l] = slot + P + off_[l];
-        } else {
-          const int64_t sz = dm_.out[l] * dm_.in[l];
-          W_[l] = a.w_out[l] + p_ * sz, S_[l] = a.s_out[l] + p_ * sz;
-        }
-      }
+      // The chunk-start state: saved, or (the partial last chunk) the returned state.
+      const T* state = c < nfull ? a.save + (p_ * nfull + c) * 2 * P : returned;
+      for (int l = 0; l < L; ++l) WS_[l] = state + off_[l];
       chunk(c * m, std::min(m, a.N - c * m));
     }
     for (int l = 0; l < L; ++l) {
       const int64_t sz = dm_.out[l] * dm_.in[l];
-      if (g_.dw_in[l]) std::memcpy(g_.dw_in[l] + p_ * sz, dW_[l], size_t(sz) * sizeof(T));
+      if (g_.dw_in[l]) std::memcpy(g_.dw_in[l] + p_ * sz, dWS_[l], size_t(sz) * sizeof(T));
       if (a.s_in[l] && g_.ds_in[l])
-        std::memcpy(g_.ds_in[l] + p_ * sz, dS_[l], size_t(sz) * sizeof(T));
+        std::memcpy(g_.ds_in[l] + p_ * sz, dWS_[l] + sz, size_t(sz) * sizeof(T));
     }
   }
 
@@ -113,10 +112,9 @@ class ProblemBackward {
     q_ = a.q + row * d, row_ = row;
     // The forward of this chunk again, keeping every intermediate.
     const bool f_zero = coefficients(th, et, al, mc, m, ca_, ce_, cf_, cn_, cG_);
-    key_path<T>(dm_, W_, k, v, mc, X_, Z_, D_, Tp_);
+    key_path<T>(dm_, WS_, k, v, mc, X_, Z_, D_, Tp_);
     T* Hr[4] = {nullptr, H_[1], H_[2], H_[3]};
-    reads<T>(dm_, W_, S_, ca_, cf_, cG_, f_zero, q_, mc, X_, D_, Hr, O_, R_, Rm_, tmp_, false,
-             nullptr);
+    reads<T>(dm_, WS_, ca_, cf_, cG_, f_zero, q_, mc, X_, D_, Hr, O_, P_, R_, Rm_, false, nullptr);
 
     std::memset(dca_, 0, size_t(3 * m) * sizeof(T));  // dca, dce, dcf are adjacent
     std::memset(dcn_, 0, size_t(2 * m * m) * sizeof(T));  // dcn, dcG
@@ -145,43 +143,48 @@ class ProblemBackward {
 
   // (A) for a full chunk: the terms of the chunk-end update, then dW ← a_b dW,
   // dS ← e_b dS + f_b dW (the gradient reaching the chunk-start state through the update).
+  // With [P; Q] = [dW_b; dS_b] and C = X [P; Q]ᵀ = [X Pᵀ | X Qᵀ]:
+  //   dD −= diag(G_b) X Pᵀ + diag(n_b) X Qᵀ, dG_bj −= D_j · (X Pᵀ)_j, dn_bj −= D_j · (X Qᵀ)_j,
+  //   dX −= [diag(G_b) D | diag(n_b) D] [P; Q].
   void update_backward() {
     const int64_t m = a_.chunk, last = (m - 1) * m;
     const T ab = ca_[m - 1], eb = ce_[m - 1], fb = cf_[m - 1];
     for (int l = 0; l < a_.depth; ++l) {
-      const int64_t i = dm_.in[l], o = dm_.out[l], sz = o * i;
-      T *P = dW_[l], *Q = dS_[l], *X = X_[l], *D = D_[l], *dX = dX_[l];
-      // U = D P, V = D Q: dX_j −= G_bj U_j + n_bj V_j, dG_bj −= U_j·X_j, dn_bj −= V_j·X_j.
-      gemm(m, i, o, T(1), ref<T>(D, o, 1), ref<T>(P, i, 1), T(0), mut(s1_, i, 1));
-      gemm(m, i, o, T(1), ref<T>(D, o, 1), ref<T>(Q, i, 1), T(0), mut(s2_, i, 1));
+      const int64_t i = dm_.in[l], o = dm_.out[l], o2 = 2 * o, sz = o * i;
+      T *PQ = dWS_[l], *X = X_[l], *D = D_[l], *dD = dD_[l];
+      gemm(m, o2, i, T(1), ref<T>(X, i, 1), ref<T>(PQ, 1, i), T(0), mut(s1_, o2, 1));
       for (int64_t j = 0; j < m; ++j) {
         const T gb = cG_[last + j], nb = cn_[last + j];
-        const T *u = s1_ + j * i, *vv = s2_ + j * i, *x = X + j * i;
-        dcG_[last + j] -= dot(u, x, i);
-        dcn_[last + j] -= dot(vv, x, i);
-        T* dx = dX + j * i;
+        const T *cp = s1_ + j * o2, *cq = cp + o, *dj = D + j * o;
+        dcG_[last + j] -= dot(dj, cp, o);
+        dcn_[last + j] -= dot(dj, cq, o);
+        T *dd = dD + j * o, *y = s2_ + j * o2;
 #pragma omp simd
-        for (int64_t c = 0; c < i; ++c) dx[c] -= gb * u[c] + nb * vv[c];
+        for (int64_t c = 0; c < o; ++c) {
+          dd[c] -= gb * cp[c] + nb * cq[c];
+          y[c] = gb * dj[c];
+          y[o + c] = nb * dj[c];
+        }
       }
-      // dD −= diag(G_b) X Pᵀ + diag(n_b) X Qᵀ.
-      for (int64_t j = 0; j < m; ++j)
-        for (int64_t c = 0; c < i; ++c) tmp_[j * i + c] = cG_[last + j] * X[j * i + c];
-      gemm(m, o, i, T(-1), ref<T>(tmp_, i, 1), ref<T>(P, 1, i), T(1), mut(dD_[l], o, 1));
-      for (int64_t j = 0; j < m; ++j)
-        for (int64_t c = 0; c < i; ++c) tmp_[j * i + c] = cn_[last + j] * X[j * i + c];
-      gemm(m, o, i, T(-1), ref<T>(tmp_, i, 1), ref<T>(Q, 1, i), T(1), mut(dD_[l], o, 1));
-      dca_[m - 1] += dot(P, W_[l], sz);
-      dcf_[m - 1] += dot(P, S_[l], sz);
-      dce_[m - 1] += dot(Q, S_[l], sz);
+      gemm(m, i, o2, T(-1), ref<T>(s2_, o2, 1), ref<T>(PQ, i, 1), T(1), mut(dX_[l], i, 1));
+      const T *W = WS_[l], *S = W + sz;
+      T* Q = PQ + sz;
+      dca_[m - 1] += dot(PQ, W, sz);
+      dcf_[m - 1] += dot(PQ, S, sz);
+      dce_[m - 1] += dot(Q, S, sz);
 #pragma omp simd
       for (int64_t e = 0; e < sz; ++e) {
-        Q[e] = eb * Q[e] + fb * P[e];
-        P[e] *= ab;
+        Q[e] = eb * Q[e] + fb * PQ[e];
+        PQ[e] *= ab;
       }
     }
   }
 
-  // (B) the reads, last layer first; dQ gets the query gradient.
+  // (B) the reads, last layer first; dQ gets the query gradient. Per layer, with Y = [diag(a) dO |
+  // diag(f) dO] and P = [H Wᵀ | H Sᵀ] kept by the recomputation:
+  //   da_r += dO_r · (H Wᵀ)_r, df_r += dO_r · (H Sᵀ)_r, dH = Y [W; S], [dW; dS] += Yᵀ H;
+  //   the masked term −(G ⊙ H Xᵀ) D: E = dO Dᵀ, dG −= E ⊙ (H Xᵀ), E ← G ⊙ E,
+  //   dH −= E X, dX −= Eᵀ H, dD −= (G ⊙ H Xᵀ)ᵀ dO.
   void reads_backward(int64_t mc, bool f_zero) {
     const int L = a_.depth;
     const int64_t m = a_.chunk, d = a_.d;
@@ -190,30 +193,23 @@ class ProblemBackward {
     if (a_.residual) std::memcpy(dQ_, dy, size_t(mc * d) * sizeof(T));
     else std::memset(dQ_, 0, size_t(mc * d) * sizeof(T));
     for (int l = L - 1; l >= 0; --l) {
-      const int64_t i = dm_.in[l], o = dm_.out[l];
+      const int64_t i = dm_.in[l], o = dm_.out[l], o2 = 2 * o, ok = f_zero ? o : o2;
       const T* h = hin(l);
-      // dH = diag(a) dO W + diag(f) dO S; da_r = (dO W)_r · h_r, df_r = (dO S)_r · h_r.
-      gemm(mc, i, o, T(1), ref<T>(dO_, o, 1), ref<T>(W_[l], i, 1), T(0), mut(s1_, i, 1));
       for (int64_t r = 0; r < mc; ++r) {
-        dca_[r] += dot(s1_ + r * i, h + r * i, i);
-        for (int64_t c = 0; c < i; ++c) dH_[r * i + c] = ca_[r] * s1_[r * i + c];
+        const T *dor = dO_ + r * o, *pr = P_[l] + r * o2;
+        T* y = s2_ + r * o2;
+        dca_[r] += dot(dor, pr, o);
+        const T ar = ca_[r];
+#pragma omp simd
+        for (int64_t c = 0; c < o; ++c) y[c] = ar * dor[c];
+        if (f_zero) continue;
+        dcf_[r] += dot(dor, pr + o, o);
+        const T fr = cf_[r];
+#pragma omp simd
+        for (int64_t c = 0; c < o; ++c) y[o + c] = fr * dor[c];
       }
-      // dW += (diag(a) dO)ᵀ H, dS += (diag(f) dO)ᵀ H.
-      for (int64_t r = 0; r < mc; ++r)
-        for (int64_t c = 0; c < o; ++c) s2_[r * o + c] = ca_[r] * dO_[r * o + c];
-      gemm(o, i, mc, T(1), ref<T>(s2_, 1, o), ref<T>(h, i, 1), T(1), mut(dW_[l], i, 1));
-      if (!f_zero) {
-        gemm(mc, i, o, T(1), ref<T>(dO_, o, 1), ref<T>(S_[l], i, 1), T(0), mut(s1_, i, 1));
-        for (int64_t r = 0; r < mc; ++r) {
-          dcf_[r] += dot(s1_ + r * i, h + r * i, i);
-          for (int64_t c = 0; c < i; ++c) dH_[r * i + c] += cf_[r] * s1_[r * i + c];
-        }
-        for (int64_t r = 0; r < mc; ++r)
-          for (int64_t c = 0; c < o; ++c) s2_[r * o + c] = cf_[r] * dO_[r * o + c];
-        gemm(o, i, mc, T(1), ref<T>(s2_, 1, o), ref<T>(h, i, 1), T(1), mut(dS_[l], i, 1));
-      }
-      // The masked term −(G ⊙ H Xᵀ) D: E = dO Dᵀ, dG −= E ⊙ (H Xᵀ), then E ← G ⊙ E;
-      // dH −= E X, dX −= Eᵀ H, dD −= (G ⊙ H Xᵀ)ᵀ dO.
+      gemm(mc, i, ok, T(1), ref<T>(s2_, o2, 1), ref<T>(WS_[l], i, 1), T(0), mut(dH_, i, 1));
+      gemm(ok, i, mc, T(1), ref<T>(s2_, 1, o2), ref<T>(h, i, 1), T(1), mut(dWS_[l], i, 1));
       gemm(mc, mc, o, T(1), ref<T>(dO_, o, 1), ref<T>(D_[l], 1, o), T(0), mut(E_, m, 1));
       for (int64_t r = 0; r < mc; ++r)
         for (int64_t j = 0; j < mc; ++j) {
@@ -248,10 +244,10 @@ class ProblemBackward {
         dz[e] += dd[e] * tp[e] * phi_second(z[e], act);
         s1_[e] = dd[e] * phi_prime(z[e], act);  // dTp
       }
-      gemm(mc, o1, o, T(1), ref<T>(s1_, o, 1), ref<T>(W_[l + 1], 1, o), T(1),
+      gemm(mc, o1, o, T(1), ref<T>(s1_, o, 1), ref<T>(WS_[l + 1], 1, o), T(1),
            mut(dD_[l + 1], o1, 1));
       gemm(o1, o, mc, T(1), ref<T>(D_[l + 1], 1, o1), ref<T>(s1_, o, 1), T(1),
-           mut(dW_[l + 1], o, 1));
+           mut(dWS_[l + 1], o, 1));
     }
     {  // D[L−1] = 2 (Z[L−1] (+ k) − v)
       const T* dd = dD_[L - 1];
@@ -265,8 +261,8 @@ class ProblemBackward {
     }
     for (int l = L - 1; l >= 0; --l) {  // Z[l] = X[l] W^lᵀ, X[l] = φ(Z[l−1])
       const int64_t i = dm_.in[l], o = dm_.out[l];
-      gemm(mc, i, o, T(1), ref<T>(dZ_[l], o, 1), ref<T>(W_[l], i, 1), T(1), mut(dX_[l], i, 1));
-      gemm(o, i, mc, T(1), ref<T>(dZ_[l], 1, o), ref<T>(X_[l], i, 1), T(1), mut(dW_[l], i, 1));
+      gemm(mc, i, o, T(1), ref<T>(dZ_[l], o, 1), ref<T>(WS_[l], i, 1), T(1), mut(dX_[l], i, 1));
+      gemm(o, i, mc, T(1), ref<T>(dZ_[l], 1, o), ref<T>(X_[l], i, 1), T(1), mut(dWS_[l], i, 1));
       if (l > 0) {
         const T *dx = dX_[l], *z = Z_[l - 1];
         T* dz = dZ_[l - 1];
@@ -323,13 +319,13 @@ class ProblemBackward {
   Dims dm_;
   int64_t off_[4] = {}, row_ = 0;  // row_: the chunk's first token in [B·H·N]
   const T* q_ = nullptr;
-  const T *W_[4] = {}, *S_[4] = {};
-  T *dW_[4] = {}, *dS_[4] = {};
+  const T* WS_[4] = {};  // per layer the chunk-start [W; S] (2·out × in)
+  T* dWS_[4] = {};       // and its gradient
   T *X_[4] = {}, *Z_[4] = {}, *D_[4] = {}, *Tp_[4] = {}, *H_[4] = {}, *O_[4] = {};
-  T *dX_[4] = {}, *dD_[4] = {}, *dZ_[4] = {}, *R_[4] = {}, *Rm_[4] = {};
+  T *dX_[4] = {}, *dD_[4] = {}, *dZ_[4] = {}, *R_[4] = {}, *Rm_[4] = {}, *P_[4] = {};
   T *ca_ = nullptr, *ce_ = nullptr, *cf_ = nullptr, *cn_ = nullptr, *cG_ = nullptr;
   T *dca_ = nullptr, *dce_ = nullptr, *dcf_ = nullptr, *dcn_ = nullptr, *dcG_ = nullptr;
-  T *E_ = nullptr, *dO_ = nullptr, *dH_ = nullptr, *s1_ = nullptr, *s2_ = nullptr, *tmp_ = nullptr;
+  T *E_ = nullptr, *dO_ = nullptr, *dH_ = nullptr, *s1_ = nullptr, *s2_ = nullptr;
   T *dQ_ = nullptr, *dK_ = nullptr, *dV_ = nullptr;
   T *deta_ = nullptr, *dalpha_ = nullptr;
 };
