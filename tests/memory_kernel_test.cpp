@@ -83,8 +83,7 @@ class FusedEqualsComposed : public ::testing::TestWithParam<Case> {};
 
 TEST_P(FusedEqualsComposed, F64AndF32) {
   const Case p = GetParam();
-  NeuralMemoryConfig c = tiny_config(p.depth, p.chunk);
-  c.momentum = p.momentum, c.decay = p.decay, c.residual = p.residual, c.activation = p.act;
+  NeuralMemoryConfig c = memory_case_config(p);
   const int64_t B = 2, T = 13;  // partial last chunks; the second piece starts with pending tokens
   c.fused_training = false;  // the recorded pieces run the composed path
   for (DType dt : {DType::f64, DType::f32}) {
@@ -231,8 +230,7 @@ class FusedTrainingEqualsComposed : public ::testing::TestWithParam<Case> {};
 
 TEST_P(FusedTrainingEqualsComposed, F64AndF32) {
   const Case p = GetParam();
-  NeuralMemoryConfig c = tiny_config(p.depth, p.chunk);
-  c.momentum = p.momentum, c.decay = p.decay, c.residual = p.residual, c.activation = p.act;
+  NeuralMemoryConfig c = memory_case_config(p);
   const int64_t B = 2, T = 13;  // partial last chunks; the later pieces start with pending tokens
   for (DType dt : {DType::f64, DType::f32}) {
     for (const std::vector<int64_t>& pieces :
@@ -258,17 +256,21 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- no heap allocation per call of the kernel after warm-up
 
+// Heap allocations in 5 calls of the fused forward (with the backward's saved states) and its
+// backward, after one warm-up call of each.
 template <class T>
 long kernel_allocations() {
   const int64_t B = 2, H = 3, N = 37, d = 8, hid = 16;
-  std::vector<T> q(size_t(B * H * N * d)), k(q.size()), v(q.size()), y(q.size());
+  std::vector<T> q(size_t(B * H * N * d)), k(q.size()), v(q.size()), y(q.size()), dy(q.size());
+  std::vector<T> dq(q.size()), dk(q.size()), dv(q.size());
   std::vector<T> th(size_t(B * H * N)), et(th.size()), al(th.size());
+  std::vector<T> dth(th.size()), det(th.size()), dal(th.size());
   Rng rng(1);
-  for (auto* vec : {&q, &k, &v})
+  for (auto* vec : {&q, &k, &v, &dy})
     for (T& e : *vec) e = T(0.3 * rng.normal());
   for (size_t i = 0; i < th.size(); ++i) th[i] = T(0.05), et[i] = T(0.9), al[i] = T(0.01);
   std::vector<T> w0(size_t(H * hid * d)), w1(w0.size()), wo0(size_t(B) * w0.size()),
-      wo1(wo0.size()), so0(wo0.size()), so1(wo0.size());
+      wo1(wo0.size()), so0(wo0.size()), so1(wo0.size()), dw0(wo0.size()), dw1(wo0.size());
   for (auto* vec : {&w0, &w1})
     for (T& e : *vec) e = T(0.3 * rng.normal());
   MemoryKernelArgs<T> a;
@@ -278,16 +280,26 @@ long kernel_allocations() {
   a.w_in[0] = w0.data(), a.w_in[1] = w1.data();  // batch stride 0: the shared W_0, S_0 = 0
   a.w_out[0] = wo0.data(), a.w_out[1] = wo1.data(), a.s_out[0] = so0.data(),
   a.s_out[1] = so1.data();
+  std::vector<T> save(size_t(B * H * (N / a.chunk) * 2 * memory_kernel_state_size(a)));
+  a.save = save.data();
+  MemoryKernelGrads<T> gr;
+  gr.dy = dy.data(), gr.dq = dq.data(), gr.dk = dk.data(), gr.dv = dv.data();
+  gr.dtheta = dth.data(), gr.deta = det.data(), gr.dalpha = dal.data();
+  gr.dw_in[0] = dw0.data(), gr.dw_in[1] = dw1.data();
   gemm_reserve_workspace();
   EXPECT_FALSE(memory_forward_fused(a).found);  // warm-up: workspaces and the OpenMP team
+  memory_backward_fused(a, gr);
   g_allocations = 0;
   g_counting = true;
-  for (int i = 0; i < 5; ++i) memory_forward_fused(a);
+  for (int i = 0; i < 5; ++i) {
+    memory_forward_fused(a);
+    memory_backward_fused(a, gr);
+  }
   g_counting = false;
   return g_allocations.load();
 }
 
-TEST(FusedMemory, KernelMakesNoHeapAllocationAfterWarmUp) {
+TEST(FusedMemory, KernelsMakeNoHeapAllocationAfterWarmUp) {
   EXPECT_EQ(kernel_allocations<float>(), 0);
   EXPECT_EQ(kernel_allocations<double>(), 0);
 }

@@ -1,6 +1,7 @@
 // Fused chunked memory forward (spec §4–§5). One problem = one (batch, head); its chunks run in
-// order with W, S kept in the output buffers (hot in cache). Per chunk of m tokens, at the
-// chunk-start weights W_0, S_0:
+// order with W, S in the per-thread workspace (hot in cache; stacked [W^l; S^l] per layer so that
+// the reads' W and S terms and the chunk-end update are one product each). Per chunk of m tokens,
+// at the chunk-start weights W_0, S_0 (memory_chunk.h):
 //   coefficients a, e, f, n, G by the spec §4 recurrences (no divisions);
 //   key path Z^l = A^{l−1} W^lᵀ, A^l = φ(Z^l); δ^L = 2 (M_0(k) − v),
 //     δ^{l−1} = (δ^l W^l) ⊙ φ'(Z^{l−1});
@@ -60,23 +61,31 @@ class Problem {
       act_[l] = rest, z_[l] = act_[l] + m * w, dl_[l] = z_[l] + m * w, rest = dl_[l] + m * w;
     h_[0] = nullptr, h_[1] = h_[3] = rest, h_[2] = rest + m * w, o_ = h_[2] + m * w;
     tmp_ = o_ + m * w;  // m × 2w
-    T* state = tmp_ + 2 * m * w;
-    int64_t off = 0;
-    for (int l = 0; l < L; ++l) {  // the chunk-start state, [W^l; S^l] stacked per layer
+    // The chunk-start state, [W^l; S^l] stacked per layer: in the workspace, or — when the
+    // backward's states are saved — in the save slot of each chunk, so that the chunk-end update
+    // writes the next chunk's slot and nothing is copied.
+    T* const in_place = tmp_ + 2 * m * w;
+    const int64_t nc = (a.N + m - 1) / m, nfull = a.N / m;
+    const auto slot = [&](int64_t c) {
+      return a.save && c < nfull ? a.save + (p_ * nfull + c) * 2 * P : in_place;
+    };
+    T* state = slot(0);
+    for (int l = 1; l < L; ++l) off_[l] = off_[l - 1] + 2 * dm_.out[l - 1] * dm_.in[l - 1];
+    for (int l = 0; l < L; ++l) {
       const int64_t sz = dm_.out[l] * dm_.in[l];
-      WS_[l] = state + 2 * off, off += sz;
-      std::memcpy(WS_[l], a.w_in[l] + bi * a.w_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
+      T* ws_l = state + off_[l];
+      std::memcpy(ws_l, a.w_in[l] + bi * a.w_in_bstride[l] + hi * sz, size_t(sz) * sizeof(T));
       if (a.s_in[l])
-        std::memcpy(WS_[l] + sz, a.s_in[l] + bi * a.s_in_bstride[l] + hi * sz,
+        std::memcpy(ws_l + sz, a.s_in[l] + bi * a.s_in_bstride[l] + hi * sz,
                     size_t(sz) * sizeof(T));
       else
-        std::memset(WS_[l] + sz, 0, size_t(sz) * sizeof(T));
+        std::memset(ws_l + sz, 0, size_t(sz) * sizeof(T));
     }
     T* const O[4] = {o_, o_, o_, o_};
     T* const Pr[4] = {tmp_, tmp_, tmp_, tmp_};
     T* const R[4] = {sc_, sc_, sc_, sc_};
-    const int64_t nc = (a.N + m - 1) / m, nfull = a.N / m;
     for (int64_t c = 0; c < nc; ++c) {
+      for (int l = 0; l < L; ++l) WS_[l] = state + off_[l];
       const int64_t t0 = c * m, mc = std::min(m, a.N - t0), row = p_ * a.N + t0;
       const bool f_zero = coefficients(a.theta + p_ * a.N + t0, a.eta + p_ * a.N + t0,
                                        a.alpha + p_ * a.N + t0, mc, m, ca_, ce_, cf_, cn_, cG_);
@@ -93,36 +102,39 @@ class Problem {
       T* y = a.y + row * a.d;
       for (int64_t e = 0; e < mc * a.d; ++e) y[e] = o_[e] + (a.residual ? q[e] : T(0));
       if (mc < m) break;  // a partial last chunk leaves the state at its start (pending tokens)
-      if (a.save)  // the chunk-start state, for the backward's recomputation
-        std::memcpy(a.save + (p_ * nfull + c) * 2 * P, state, size_t(2 * P) * sizeof(T));
+      T* const next = slot(c + 1);
       for (int l = 0; l < L; ++l) {
-        const int bad = update(l, mc);
+        const int bad = update(l, mc, next + off_[l]);
         if (bad < 0) continue;
         *key = {c, 1, l, bad, p_};
         *fault = {true, bad == 0 ? "memory weights" : "momentum", l + 1, bi, hi, t0 + mc - 1};
         return false;
       }
+      state = next;
     }
     for (int l = 0; l < L; ++l) {  // the state after the last full chunk
       const int64_t sz = dm_.out[l] * dm_.in[l];
-      std::memcpy(a.w_out[l] + p_ * sz, WS_[l], size_t(sz) * sizeof(T));
-      std::memcpy(a.s_out[l] + p_ * sz, WS_[l] + sz, size_t(sz) * sizeof(T));
+      std::memcpy(a.w_out[l] + p_ * sz, state + off_[l], size_t(sz) * sizeof(T));
+      std::memcpy(a.s_out[l] + p_ * sz, state + off_[l] + sz, size_t(sz) * sizeof(T));
     }
     return true;
   }
 
  private:
   // Chunk-end state of layer l (spec §4): W_b = a_b W_0 + f_b S_0 − Σ_j G_bj δ_j a_jᵀ,
-  // S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ: one pass for the old-state terms, then one product
-  // [W; S] −= [G_b ⊙ δ | n_b ⊙ δ]ᵀ A. −1, or 0 / 1 when W / S became non-finite.
-  int update(int l, int64_t m) {
+  // S_b = e_b S_0 − Σ_j n_bj δ_j a_jᵀ into `next` ([W; S] of the next chunk; may be the current
+  // one): one pass for the old-state terms, then one product [W; S] −= [G_b ⊙ δ | n_b ⊙ δ]ᵀ A.
+  // −1, or 0 / 1 when W / S became non-finite.
+  int update(int l, int64_t m, T* next) {
     const int64_t i = dm_.in[l], o = dm_.out[l], sz = o * i, last = (m - 1) * a_.chunk;
     const T ab = ca_[m - 1], eb = ce_[m - 1], fb = cf_[m - 1];
-    T *W = WS_[l], *S = W + sz;
+    const T *W0 = WS_[l], *S0 = W0 + sz;
+    T *W = next, *S = next + sz;
 #pragma omp simd
     for (int64_t e = 0; e < sz; ++e) {
-      W[e] = ab * W[e] + fb * S[e];
-      S[e] *= eb;
+      const T w0 = W0[e], s0 = S0[e];
+      W[e] = ab * w0 + fb * s0;
+      S[e] = eb * s0;
     }
     for (int64_t j = 0; j < m; ++j)  // row j: G_bj δ_j | n_bj δ_j
       for (int64_t c = 0; c < o; ++c) {
@@ -138,7 +150,8 @@ class Problem {
   const MemoryKernelArgs<T>& a_;
   int64_t p_;
   Dims dm_;
-  T* WS_[4] = {};  // per layer [W; S], 2·out × in
+  int64_t off_[4] = {};  // layer l's [W; S] in a stacked state
+  T* WS_[4] = {};        // per layer the chunk-start [W; S], 2·out × in
   T *act_[4] = {}, *z_[4] = {}, *dl_[4] = {}, *h_[4] = {};
   T *ca_ = nullptr, *ce_ = nullptr, *cf_ = nullptr, *cn_ = nullptr, *cG_ = nullptr, *sc_ = nullptr;
   T *o_ = nullptr, *tmp_ = nullptr;
