@@ -67,8 +67,7 @@ class ChunkedEqualsSequential : public ::testing::TestWithParam<EqCase> {};
 
 TEST_P(ChunkedEqualsSequential, F64AndF32) {
   const EqCase p = GetParam();
-  NeuralMemoryConfig c = tiny_config(p.depth, p.chunk);
-  c.momentum = p.momentum, c.decay = p.decay, c.residual = p.residual, c.activation = p.act;
+  NeuralMemoryConfig c = memory_case_config(p);
   const int64_t B = 2, T = 13;  // 13: a partial last chunk
   const std::vector<double> x = random_input(B * T * c.d_model, 11);
   for (DType dt : {DType::f64, DType::f32}) {

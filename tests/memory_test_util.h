@@ -87,6 +87,13 @@ inline std::vector<MemoryCase> memory_case_table(std::vector<MemoryCase> extra =
   return v;
 }
 
+// tiny_config with the case's depth, chunk and switches.
+inline NeuralMemoryConfig memory_case_config(const MemoryCase& p) {
+  NeuralMemoryConfig c = tiny_config(p.depth, p.chunk);
+  c.momentum = p.momentum, c.decay = p.decay, c.residual = p.residual, c.activation = p.act;
+  return c;
+}
+
 inline std::string memory_case_name(const ::testing::TestParamInfo<MemoryCase>& i) {
   const MemoryCase& p = i.param;
   return "depth" + std::to_string(p.depth) + "_chunk" + std::to_string(p.chunk) +

@@ -31,9 +31,11 @@ struct NeuralMemoryConfig {
   double theta_init = 0.1;  // θ / theta_max
   double eta_init = 0.9;
   double alpha_init = 0.01;
-  // Inference (nothing needs a gradient) runs the fused kernel (memory_kernel.h); false keeps the
-  // op-composed path there too (benchmarks, tests).
+  // The inner loop as the fused op (memory_fused_op.h) in inference (nothing needs a gradient) and
+  // in training (its hand-written backward); false keeps the op-composed path there (benchmarks,
+  // tests: the composed path is the reference).
   bool fused_inference = true;
+  bool fused_training = true;
   double l2_eps = 1e-6;   // q, k: u / sqrt(|u|² + eps)
   double rms_eps = 1e-6;  // output RMSNorm
 

@@ -164,4 +164,52 @@ std::vector<double> naive_memory_forward(const NeuralMemoryConfig& c, const Naiv
   return out;
 }
 
+std::vector<double> naive_memory_loop(const NeuralMemoryConfig& c, int64_t B, int64_t N,
+                                      const Vec& q, const Vec& k, const Vec& v, const Vec& theta,
+                                      const Vec& eta, const Vec& alpha, const std::vector<Vec>& w0) {
+  const size_t H = size_t(c.n_heads), d = size_t(c.dh());
+  const auto shapes = c.layer_shapes();
+  const size_t L = shapes.size();
+  std::vector<size_t> off(L + 1, 0);  // layer l of problem p at off[l] · B · H + p · size_l
+  for (size_t l = 0; l < L; ++l) off[l + 1] = off[l] + size_t(shapes[l].first * shapes[l].second);
+  const size_t P = size_t(B) * H;
+  Vec out(P * size_t(N) * d + 2 * P * off[L], 0.0);
+  for (size_t p = 0; p < P; ++p) {
+    const size_t h = p % H;
+    Mlp W, S;
+    for (size_t l = 0; l < L; ++l) {
+      const size_t o = size_t(shapes[l].first), sz = off[l + 1] - off[l];
+      W.w.push_back(Vec(w0[l].begin() + long(h * sz), w0[l].begin() + long((h + 1) * sz)));
+      W.out.push_back(o);
+      S.w.push_back(Vec(sz, 0.0));
+      S.out.push_back(o);
+    }
+    Mlp W0 = W, S0 = S;  // the chunk-start state
+    for (int64_t t = 0; t < N; ++t) {
+      const size_t r = p * size_t(N) + size_t(t);
+      const Vec qt(q.begin() + long(r * d), q.begin() + long((r + 1) * d));
+      const Vec kt(k.begin() + long(r * d), k.begin() + long((r + 1) * d));
+      const Vec vt(v.begin() + long(r * d), v.begin() + long((r + 1) * d));
+      // Eq. 13–14 with the gradient frozen at the chunk start (§3.2).
+      const std::vector<Vec> u = inner_grad(W0, kt, vt, c);
+      for (size_t l = 0; l < L; ++l)
+        for (size_t e = 0; e < u[l].size(); ++e) {
+          S.w[l][e] = eta[r] * S.w[l][e] - theta[r] * u[l][e];
+          W.w[l][e] = (1.0 - alpha[r]) * W.w[l][e] + S.w[l][e];
+        }
+      const Vec y = mlp_forward(W, qt, c);
+      std::copy(y.begin(), y.end(), out.begin() + long(r * d));
+      if ((t + 1) % c.chunk == 0) W0 = W, S0 = S;
+    }
+    const size_t base = P * size_t(N) * d;
+    for (size_t l = 0; l < L; ++l) {
+      const size_t sz = off[l + 1] - off[l];
+      std::copy(W0.w[l].begin(), W0.w[l].end(), out.begin() + long(base + off[l] * P + p * sz));
+      std::copy(S0.w[l].begin(), S0.w[l].end(),
+                out.begin() + long(base + off[L] * P + off[l] * P + p * sz));
+    }
+  }
+  return out;
+}
+
 }  // namespace titans

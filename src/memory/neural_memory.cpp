@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "memory/memory_kernel.h"
+#include "memory/memory_fused_op.h"
 #include "ops/ops.h"
 #include "tensor/index_iter.h"
 
@@ -145,10 +145,15 @@ bool NeuralMemory::needs_grad(const Graph& g, const Tensor& x, const MemoryState
   return any;
 }
 
-MemoryState NeuralMemory::initial_state(Graph& g, int64_t B) const {
+MemoryState NeuralMemory::initial_state(Graph& g, int64_t B, bool shared_w0) const {
   MemoryState st;
   const Tensor zero_b = g.zeros(Shape{B, 1, 1, 1}, dtype_, false);
   for (const Tensor& w0 : p_.mem_w0) {
+    if (shared_w0) {  // the fused loop reads W_0 with batch stride 0, S = 0 from nothing
+      st.w.push_back(w0);
+      st.s.push_back(Tensor{});
+      continue;
+    }
     st.w.push_back(add(g, zero_b, w0));  // W_0 broadcast over the batch, gradient to the parameter
     st.s.push_back(g.zeros(Shape{B, w0.shape[0], w0.shape[1], w0.shape[2]}, dtype_, false));
   }
@@ -315,7 +320,8 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   const int64_t B = x.shape[0], T = x.shape[1], H = c.n_heads, d = c.dh(), b = c.chunk;
   const int L = c.depth;
   MemoryState st = state ? *state : MemoryState{};  // committed to *state only on success
-  if (!st.started()) st = initial_state(g, B);
+  const bool fused = needs_grad(g, x, st) ? c.fused_training : c.fused_inference;
+  if (!st.started()) st = initial_state(g, B, fused && T > 0);
   else if (st.w[0].shape[0] != B) return Status::error("memory: state batch differs from x's");
   if (T == 0) {
     if (state) *state = st;
@@ -369,37 +375,13 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
     if (state) *state = st;
     return out;
   };
-  // Inference: the fused kernel (memory_kernel.h), the same results as the ops below.
-  if (c.fused_inference && !needs_grad(g, x, st)) {
-    std::vector<Tensor> W(static_cast<size_t>(L)), S(static_cast<size_t>(L));
-    const Tensor y = g.new_tensor(Shape{B, H, N, d}, dt, false);
-    Status status;
-    dispatch_float(dt, [&](auto zero) {
-      using F = decltype(zero);
-      MemoryKernelArgs<F> a;
-      a.B = B, a.H = H, a.N = N, a.d = d, a.chunk = b, a.depth = L, a.hidden = c.hidden_dim();
-      a.act = c.activation, a.residual = c.residual;
-      const auto cptr = [&](const Tensor& t) { return contiguous(g, t).template ptr<F>(); };
-      a.q = cptr(q), a.k = cptr(k), a.v = cptr(v);
-      a.theta = cptr(theta), a.eta = cptr(eta), a.alpha = cptr(alpha);
-      for (int l = 0; l < L; ++l) {
-        const Tensor& w0 = st.w[size_t(l)];
-        a.w_in[l] = cptr(w0), a.s_in[l] = cptr(st.s[size_t(l)]);
-        a.w_in_bstride[l] = a.s_in_bstride[l] = H * w0.shape[2] * w0.shape[3];
-        W[size_t(l)] = g.new_tensor(w0.shape, dt, false);
-        S[size_t(l)] = g.new_tensor(w0.shape, dt, false);
-        a.w_out[l] = W[size_t(l)].template ptr<F>(), a.s_out[l] = S[size_t(l)].template ptr<F>();
-      }
-      a.y = y.ptr<F>();
-      const MemoryKernelFault f = memory_forward_fused(a);
-      if (f.found)
-        status = Status::error("memory: non-finite " + std::string(f.what) + ": layer " +
-                               std::to_string(f.layer) + ", batch " + std::to_string(f.batch) +
-                               ", head " + std::to_string(f.head) + ", position " +
-                               std::to_string(pos0 - np + f.position));
-    });
-    if (!status.ok()) return status;
-    return finish(y, std::move(W), std::move(S));
+  // The fused inner loop (memory_fused_op.h: forward kernel, and one op with a hand-written
+  // backward when a gradient is needed): the same results as the ops below.
+  if (fused) {
+    Result<MemoryLoopOutputs> r =
+        memory_loop(g, c, MemoryLoopInputs{q, k, v, theta, eta, alpha, st.w, st.s}, pos0 - np);
+    if (!r.ok()) return r.status();
+    return finish(r->y, std::move(r->w), std::move(r->s));
   }
   if (pad > 0) {  // zero tokens after the last real one: they reach no real output
     const Tensor z4 = g.zeros(Shape{B, H, pad, d}, dt, false), z3 = g.zeros(Shape{B, H, pad}, dt, false);

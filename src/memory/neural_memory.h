@@ -55,8 +55,9 @@ class NeuralMemory {
   // x [B, T, d_model] → [B, T, d_model]. `state` (nullable) is read and replaced by the state after
   // the last token; a state that has not started begins at the learned W_0. A non-finite value
   // (spec §8) is an error naming what, layer, batch, head and position; `state` is then unchanged.
-  // When nothing needs a gradient (NoGradScope, or no input, parameter or state with one) the inner
-  // loop runs as the fused kernel (memory_kernel.h, cfg.fused_inference); else as recorded ops.
+  // The inner loop runs as the fused op (memory_fused_op.h): without a gradient (NoGradScope, or no
+  // input, parameter or state with one) if cfg.fused_inference, with one if cfg.fused_training;
+  // else as recorded engine ops (the reference the fused op is tested against).
   Result<Tensor> forward(Graph& g, const Tensor& x, MemoryState* state) const;
 
   // M*(q) (spec §5; MAC's retrieval, paper Eq. 21): every token of q_input [B, T, d_model] reads the
@@ -73,9 +74,11 @@ class NeuralMemory {
   std::vector<std::pair<std::string, Tensor>> named_params() const;
 
  private:
-  MemoryState initial_state(Graph& g, int64_t batch) const;
+  // shared_w0: W^l = the parameter W_0^l itself ([H, out, in], for the fused loop's batch stride
+  // 0) and S^l undefined (0); else [B, H, out, in] tensors.
+  MemoryState initial_state(Graph& g, int64_t batch, bool shared_w0 = false) const;
   // True when the forward must record for autodiff: grad enabled and x, a parameter or the state
-  // has a gradient. Otherwise forward runs the fused kernel (memory_kernel.h).
+  // has a gradient.
   bool needs_grad(const Graph& g, const Tensor& x, const MemoryState& st) const;
 
   NeuralMemoryConfig cfg_;

@@ -127,6 +127,9 @@ std::vector<OpTest> TriCumprodOp::tests() {
 
 Tensor tri_cumprod(Graph& g, const Tensor& x) { return TriCumprodOp::forward(g, x); }
 
-Status register_memory_ops(OpRegistry& r) { return r.add<TriCumprodOp>(); }
+Status register_memory_ops(OpRegistry& r) {
+  if (Status s = r.add<TriCumprodOp>(); !s.ok()) return s;
+  return register_memory_loop_op(r);
+}
 
 }  // namespace titans::ops
