@@ -1,0 +1,120 @@
+// docs/FORMAT.md's tensor tables against the code: for the tiny preset of every registered
+// architecture, the parameters a fresh model has must be exactly the names and shapes the document
+// lists for it (symbols evaluated from the config). A parameter added without documenting it fails.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "models/model.h"
+#include "models/registry.h"
+
+namespace titans {
+namespace {
+
+std::string read_doc() {
+  std::ifstream f(std::string(TITANS_SOURCE_DIR) + "/docs/FORMAT.md");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The rows "| `name` | [shape] |" (common) and "| group | `name` | [shape] |", and "| arch | groups |".
+struct DocTables {
+  std::vector<std::pair<std::string, std::string>> common;                 // name, shape
+  std::multimap<std::string, std::pair<std::string, std::string>> groups;  // group → (name, shape)
+  std::map<std::string, std::vector<std::string>> arch_groups;
+};
+
+DocTables parse(const std::string& doc) {
+  DocTables t;
+  const size_t start = doc.find("## Tensors of each architecture");
+  std::istringstream in(doc.substr(start));
+  const std::regex common_row(R"(^\| `([^`]+)` \| (\[[^\]]*\]).*\|$)");
+  const std::regex group_row(R"(^\| (\w+) \| `([^`]+)` \| (\[[^\]]*\]) \|$)");
+  const std::regex arch_row(R"(^\| (\w+) \| ([a-z_, ]+) \|$)");
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, common_row)) {
+      t.common.push_back({m[1], m[2]});
+    } else if (std::regex_match(line, m, group_row)) {
+      t.groups.insert({m[1], {m[2], m[3]}});
+    } else if (std::regex_match(line, m, arch_row) && find_architecture(m[1])) {
+      std::stringstream list(m[2].str());
+      std::string g;
+      while (std::getline(list, g, ',')) {
+        g.erase(0, g.find_first_not_of(' '));
+        t.arch_groups[m[1]].push_back(g);
+      }
+    }
+  }
+  return t;
+}
+
+// "[HD, d]" with the config's symbols → "[64, 32]".
+std::string eval_shape(const std::string& shape, const ModelConfig& c) {
+  const NeuralMemoryConfig mc = c.memory_config();
+  const std::map<std::string, int64_t> sym = {
+      {"V", c.vocab_size}, {"d", c.d_model},       {"H", c.n_heads},
+      {"d_h", c.dh()},     {"HD", c.inner_dim()},  {"F", c.ffn_dim()},
+      {"N_p", c.n_persistent}, {"K", mc.conv_kernel}, {"h", mc.hidden_dim()}};
+  std::string out = "[";
+  std::stringstream ss(shape.substr(1, shape.size() - 2));
+  std::string tok;
+  bool first = true;
+  while (std::getline(ss, tok, ',')) {
+    tok.erase(0, tok.find_first_not_of(' '));
+    const auto it = sym.find(tok);
+    EXPECT_NE(it, sym.end()) << "unknown symbol '" << tok << "' in FORMAT.md";
+    if (!first) out += ',';
+    out += std::to_string(it == sym.end() ? -1 : it->second);
+    first = false;
+  }
+  return out + "]";
+}
+
+std::string replace_layer(std::string name, int layer) {
+  const std::string ell = "ℓ";
+  const size_t p = name.find(ell);
+  if (p != std::string::npos) name.replace(p, ell.size(), std::to_string(layer));
+  return name;
+}
+
+TEST(FormatDoc, EveryArchitectureHasExactlyTheDocumentedTensors) {
+  const DocTables doc = parse(read_doc());
+  ASSERT_FALSE(doc.common.empty());
+  for (const ArchInfo& arch : architectures()) {
+    SCOPED_TRACE(arch.name);
+    Result<ModelConfig> cfg = resolve_config(std::string(arch.name) + "-tiny");
+    ASSERT_TRUE(cfg.ok()) << cfg.message();
+    ASSERT_TRUE(doc.arch_groups.count(arch.name)) << "FORMAT.md has no groups row for " << arch.name;
+    Result<std::unique_ptr<Model>> model = create_model(*cfg, 1);
+    ASSERT_TRUE(model.ok()) << model.message();
+    std::map<std::string, std::string> want;  // name → shape
+    const auto add = [&](const std::string& name, const std::string& shape, int layers) {
+      if (name == "lm_head" && cfg->tie_embeddings) return;
+      if (name.find("persistent") != std::string::npos && cfg->n_persistent == 0) return;
+      for (int l = 0; l < layers; ++l) want[replace_layer(name, l)] = eval_shape(shape, *cfg);
+    };
+    for (const auto& [name, shape] : doc.common)
+      add(name, shape, name.find("ℓ") != std::string::npos ? int(cfg->n_layers) : 1);
+    for (const std::string& group : doc.arch_groups.at(arch.name)) {
+      const auto [lo, hi] = doc.groups.equal_range(group);
+      ASSERT_NE(lo, hi) << "FORMAT.md: no rows for group " << group;
+      for (auto it = lo; it != hi; ++it) add(it->second.first, it->second.second, int(cfg->n_layers));
+    }
+    std::map<std::string, std::string> have;
+    for (const Parameter& p : (*model)->params().params()) have[p.name] = p.tensor.shape.str();
+    for (const auto& [name, shape] : have) {
+      ASSERT_TRUE(want.count(name)) << "parameter '" << name << "' is not documented in FORMAT.md";
+      EXPECT_EQ(want[name], shape) << name;
+    }
+    for (const auto& [name, shape] : want) EXPECT_TRUE(have.count(name)) << "documented '" << name << "' missing";
+  }
+}
+
+}  // namespace
+}  // namespace titans
