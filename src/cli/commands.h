@@ -10,5 +10,8 @@ void add_version_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_toy_command(CLI::App& app, int* exit_code);
 void add_data_command(CLI::App& app, int* exit_code);
+void add_inspect_command(CLI::App& app, int* exit_code);
+void add_init_command(CLI::App& app, int* exit_code);
+void add_forward_command(CLI::App& app, int* exit_code);
 
 }  // namespace titans::cli

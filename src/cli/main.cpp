@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   titans::cli::add_bench_command(app, &exit_code);
   titans::cli::add_toy_command(app, &exit_code);
   titans::cli::add_data_command(app, &exit_code);
+  titans::cli::add_inspect_command(app, &exit_code);
+  titans::cli::add_init_command(app, &exit_code);
+  titans::cli::add_forward_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

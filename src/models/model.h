@@ -35,7 +35,8 @@ struct LayerState {
 
 struct ModelState {
   std::vector<LayerState> layers;
-  int64_t pos = 0;  // tokens consumed so far
+  int64_t pos = 0;    // tokens consumed so far
+  int64_t batch = 0;  // the batch size the state was made for
   bool started() const { return !layers.empty(); }
 };
 
