@@ -7,8 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "io_test_util.h"
@@ -191,6 +194,60 @@ TEST_F(CheckpointTest, SigkillAtRandomMomentsNeverBreaksTheNewestCompleteCheckpo
   }
   // Not an assertion (timing decides), but the point of the test: some kills hit mid-write.
   std::printf("%d of %d kills left an unfinished checkpoint write behind\n", killed_with_unmarked, kTrials);
+}
+
+// ---- the command line: errors are one line on stderr and exit code 2.
+
+struct CliRun {
+  int exit_code = -1;
+  std::string err;
+};
+
+class TrainCli : public io::testing::ScratchDir {
+ protected:
+  CliRun titans(const std::string& args) {
+    const std::string err = path("stderr.txt");
+    const std::string cmd = std::string("'") + TITANS_BINARY + "' " + args + " 2>'" + err + "'";
+    const int status = std::system(cmd.c_str());
+    std::ifstream f(err);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ss.str()};
+  }
+  void expect_error(const std::string& args, const std::string& problem) {
+    const CliRun r = titans(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(r.err.rfind("titans: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+};
+
+TEST_F(TrainCli, ErrorsAreOneLine) {
+  const std::string out = " --out '" + path("run") + "'";
+  expect_error("train --config no-such-preset --task mqar" + out, "no-such-preset");
+  expect_error("train --config transformer-tiny --task mqqar" + out, "mqqar");
+  expect_error("train --config transformer-tiny --task mqar --batch 0" + out, "--batch must be >= 1, not 0");
+  expect_error("train --task mqar" + out, "--config is required");
+  expect_error("train --resume" + out, "holds no checkpoints to resume from");
+  io::testing::write_bytes(path("file"), {1});
+  expect_error("train --config transformer-tiny --task mqar --out '" + path("file") + "/run'", "cannot create the output folder");
+}
+
+TEST_F(TrainCli, TrainsResumesAndRefusesChangedSettings) {
+  const std::string out = " --out '" + path("run") + "' --threads 1";
+  const std::string run = "train --config transformer-tiny --task mqar --seq 32 --batch 2 --steps 2 --ckpt-every 1";
+  CliRun r = titans(run + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("step 2/2 | loss "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("eval @ step 2 | loss "), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(path("run/model.safetensors")));
+  expect_error(run + out, "already holds checkpoints");
+  expect_error("train --resume --lr 0.5" + out, "lr is 0.5 here but 0.001 in the checkpoint");
+  r = titans("train --resume --steps 3" + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming from"), std::string::npos) << r.err;
+  EXPECT_EQ(marked_steps(path("run/checkpoints")).front(), 3);
 }
 
 }  // namespace

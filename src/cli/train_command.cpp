@@ -82,8 +82,11 @@ const std::vector<Override>& overrides() {
   return list;
 }
 
+// Builds the trainer of a new or resumed run. Lines for people go to *notes, printed only when it
+// succeeds (an error is one line on its own).
 Result<std::unique_ptr<Trainer>> start(const TrainArgs& a, const CLI::App& cmd, TaskTexts& texts,
-                                       const std::function<void(const std::string&)>& note) {
+                                       std::vector<std::string>* notes) {
+  const auto note = [notes](std::string line) { notes->push_back(std::move(line)); };
   if (a.out.empty()) return Status::error("--out DIR is required (the run's log, checkpoints and final model)");
   if (!a.resume) {
     if (a.config.empty()) return Status::error("--config is required (a preset such as transformer-tiny, or a file)");
@@ -100,9 +103,7 @@ Result<std::unique_ptr<Trainer>> start(const TrainArgs& a, const CLI::App& cmd, 
   }
   const std::string dir = a.out + "/checkpoints";
   if (!std::filesystem::is_directory(dir)) return Status::error("--resume: " + a.out + " holds no checkpoints to resume from");
-  std::vector<std::string> notes;
-  Result<Checkpoint> ckpt = latest_checkpoint(dir, &notes);
-  for (const std::string& n : notes) note(n);
+  Result<Checkpoint> ckpt = latest_checkpoint(dir, notes);
   if (!ckpt) return Status::error("--resume: " + ckpt.message());
   if (!a.config.empty()) {
     Result<ModelConfig> cfg = resolve_config(a.config);
@@ -126,8 +127,10 @@ Status run_train(const TrainArgs& a, const CLI::App& cmd) {
   apply_threads(a.threads);
   const auto note = [](const std::string& line) { fmt::print(stderr, "titans: {}\n", line); };
   TaskTexts texts;
-  Result<std::unique_ptr<Trainer>> trainer = start(a, cmd, texts, note);
+  std::vector<std::string> notes;
+  Result<std::unique_ptr<Trainer>> trainer = start(a, cmd, texts, &notes);
   if (!trainer) return trainer.status();
+  for (const std::string& line : notes) note(line);
   TrainCallbacks cb;
   cb.on_note = note;
   cb.on_step = [&](const StepReport& r) {

@@ -40,61 +40,33 @@ Status TrainOptions::validate() const {
   return {};
 }
 
+// Every option but the seed, as (JSON key, field): one list for both directions, so writing and
+// reading cannot drift apart.
+#define TITANS_TRAIN_OPTIONS(X)                                                                      \
+  X("task", task) X("mqar_vocab", task_params.mqar_vocab) X("mqar_pairs", task_params.mqar_pairs)    \
+  X("qa_facts", task_params.qa_facts) X("full_lm_loss", task_params.full_lm_loss) X("corpus", corpus) \
+  X("seq", seq) X("steps", steps) X("batch", batch) X("accum", accum) X("lr", lr) X("warmup", warmup) \
+  X("min_lr_ratio", min_lr_ratio) X("weight_decay", weight_decay) X("clip", clip) X("beta1", beta1)   \
+  X("beta2", beta2) X("eps", eps) X("eval_every", eval_every) X("eval_batches", eval_batches)         \
+  X("ckpt_every", ckpt_every) X("keep", keep)
+
 nlohmann::json options_to_json(const TrainOptions& o) {
-  return nlohmann::json{
-      {"task", o.task},
-      {"mqar_vocab", o.task_params.mqar_vocab},
-      {"mqar_pairs", o.task_params.mqar_pairs},
-      {"qa_facts", o.task_params.qa_facts},
-      {"full_lm_loss", o.task_params.full_lm_loss},
-      {"corpus", o.corpus},
-      {"seq", o.seq},
-      {"steps", o.steps},
-      {"batch", o.batch},
-      {"accum", o.accum},
-      {"lr", o.lr},
-      {"warmup", o.warmup},
-      {"min_lr_ratio", o.min_lr_ratio},
-      {"weight_decay", o.weight_decay},
-      {"clip", o.clip},
-      {"beta1", o.beta1},
-      {"beta2", o.beta2},
-      {"eps", o.eps},
-      // A string: JSON readers often hold numbers as doubles, which would round a 64-bit seed.
-      {"seed", std::to_string(o.seed)},
-      {"eval_every", o.eval_every},
-      {"eval_batches", o.eval_batches},
-      {"ckpt_every", o.ckpt_every},
-      {"keep", o.keep},
-  };
+  nlohmann::json j;
+#define TITANS_WRITE(key, field) j[key] = o.field;
+  TITANS_TRAIN_OPTIONS(TITANS_WRITE)
+#undef TITANS_WRITE
+  // A string: JSON readers often hold numbers as doubles, which would round a 64-bit seed.
+  j["seed"] = std::to_string(o.seed);
+  return j;
 }
 
 Result<TrainOptions> options_from_json(const nlohmann::json& j) {
   TrainOptions o;
   try {
-    j.at("task").get_to(o.task);
-    j.at("mqar_vocab").get_to(o.task_params.mqar_vocab);
-    j.at("mqar_pairs").get_to(o.task_params.mqar_pairs);
-    j.at("qa_facts").get_to(o.task_params.qa_facts);
-    j.at("full_lm_loss").get_to(o.task_params.full_lm_loss);
-    j.at("corpus").get_to(o.corpus);
-    j.at("seq").get_to(o.seq);
-    j.at("steps").get_to(o.steps);
-    j.at("batch").get_to(o.batch);
-    j.at("accum").get_to(o.accum);
-    j.at("lr").get_to(o.lr);
-    j.at("warmup").get_to(o.warmup);
-    j.at("min_lr_ratio").get_to(o.min_lr_ratio);
-    j.at("weight_decay").get_to(o.weight_decay);
-    j.at("clip").get_to(o.clip);
-    j.at("beta1").get_to(o.beta1);
-    j.at("beta2").get_to(o.beta2);
-    j.at("eps").get_to(o.eps);
+#define TITANS_READ(key, field) j.at(key).get_to(o.field);
+    TITANS_TRAIN_OPTIONS(TITANS_READ)
+#undef TITANS_READ
     o.seed = std::stoull(j.at("seed").get<std::string>());
-    j.at("eval_every").get_to(o.eval_every);
-    j.at("eval_batches").get_to(o.eval_batches);
-    j.at("ckpt_every").get_to(o.ckpt_every);
-    j.at("keep").get_to(o.keep);
   } catch (const std::exception& e) {
     return Status::error(fmt::format("bad training options: {}", e.what()));
   }
