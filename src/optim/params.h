@@ -33,6 +33,8 @@ class ParamStore {
   // A new zero-initialised parameter (gradient zeroed too).
   Tensor add(const std::string& name, const Shape& shape, ParamOptions options = {});
   void zero_grad();
+  // Replaces parameter i's group (the trainer applies its name rules, train/param_groups.h).
+  void set_options(size_t i, ParamOptions options) { params_[i].options = options; }
 
   DType dtype() const { return dtype_; }
   const std::vector<Parameter>& params() const { return params_; }
