@@ -24,29 +24,6 @@ NaiveMemoryParams naive_params(const NeuralMemory& m) {
   return p;
 }
 
-std::vector<double> random_input(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> x(static_cast<size_t>(n));
-  for (double& e : x) e = rng.normal();
-  return x;
-}
-
-Tensor make_input(Graph& g, const std::vector<double>& x, Shape s, DType dt, bool grad = false) {
-  Tensor t = g.new_tensor(s, dt, grad);
-  dispatch_float(dt, [&](auto zero) {
-    using T = decltype(zero);
-    for (int64_t i = 0; i < t.numel(); ++i) t.ptr<T>()[i] = T(x[size_t(i)]);
-  });
-  return t;
-}
-
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
-
 double max_abs(const std::vector<double>& a) {
   double m = 0;
   for (double e : a) m = std::max(m, std::fabs(e));

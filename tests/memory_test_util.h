@@ -35,6 +35,30 @@ struct Module {
   }
 };
 
+// Standard-normal test inputs, deterministic in the seed.
+inline std::vector<double> random_input(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<double> x(static_cast<size_t>(n));
+  for (double& e : x) e = rng.normal();
+  return x;
+}
+
+inline Tensor make_input(Graph& g, const std::vector<double>& x, Shape s, DType dt, bool grad = false) {
+  Tensor t = g.new_tensor(s, dt, grad);
+  dispatch_float(dt, [&](auto zero) {
+    using T = decltype(zero);
+    for (int64_t i = 0; i < t.numel(); ++i) t.ptr<T>()[i] = T(x[size_t(i)]);
+  });
+  return t;
+}
+
+inline double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
 inline std::vector<double> values(const Tensor& t, bool grad = false) {
   std::vector<double> v(static_cast<size_t>(t.numel()));
   dispatch_float(t.dtype, [&](auto zero) {

@@ -85,26 +85,6 @@ struct Layer {
   }
 };
 
-std::vector<double> random_values(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> x(static_cast<size_t>(n));
-  for (double& e : x) e = rng.normal();
-  return x;
-}
-
-Tensor f64_tensor(Graph& g, const std::vector<double>& x, const Shape& s, bool grad = false) {
-  Tensor t = g.new_tensor(s, DType::f64, grad);
-  for (int64_t i = 0; i < t.numel(); ++i) t.ptr<double>()[i] = x[size_t(i)];
-  return t;
-}
-
-double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
-
 // Every value of the layer state a Titans mixer carries.
 std::vector<double> layer_state_values(const LayerState& st) {
   std::vector<double> v;
@@ -138,29 +118,29 @@ constexpr int64_t kB = 2, kT = 11, kD = 8;
 
 TEST_P(TitansLayer, StreamingEqualsOneCall) {
   const Layer layer(GetParam());
-  const std::vector<double> x = random_values(kB * kT * kD, 5);
+  const std::vector<double> x = random_input(kB * kT * kD, 5);
   for (bool record : {true, false}) {
     Graph g;
     NoGradScope scope(g);
     g.set_grad_enabled(record);
-    const Tensor xt = f64_tensor(g, x, Shape{kB, kT, kD});
+    const Tensor xt = make_input(g, x, Shape{kB, kT, kD}, DType::f64);
     LayerState one, pieces, odd, tokens;
     const std::vector<double> a = values(layer.run_pieces(g, xt, {kT}, one));
     const std::vector<double> b = values(layer.run_pieces(g, xt, {3, 1, 5, 2}, pieces));
     const std::vector<double> c = values(layer.run_pieces(g, xt, {6, 5}, odd));
     const std::vector<double> t = values(layer.run_pieces(g, xt, std::vector<int64_t>(size_t(kT), 1), tokens));
-    EXPECT_LT(max_diff(a, b), 1e-10) << "record " << record;
-    EXPECT_LT(max_diff(a, c), 1e-10) << "record " << record;
-    EXPECT_LT(max_diff(a, t), 1e-10) << "record " << record;
+    EXPECT_LT(max_abs_diff(a, b), 1e-10) << "record " << record;
+    EXPECT_LT(max_abs_diff(a, c), 1e-10) << "record " << record;
+    EXPECT_LT(max_abs_diff(a, t), 1e-10) << "record " << record;
     // P is written once, at the sequence start, into the memory's stream (MODELS.md item 4) — MAC's
     // memory never sees it (item 8).
     const int64_t written = kT + (std::string(GetParam().arch) == "titans_mac" ? 0 : layer.cfg.n_persistent);
     for (const LayerState* st : {&one, &pieces, &odd, &tokens}) EXPECT_EQ(st->memory.pos, written);
     const std::vector<double> s = layer_state_values(one);
     EXPECT_FALSE(s.empty());
-    EXPECT_LT(max_diff(s, layer_state_values(pieces)), 1e-10) << "record " << record;
-    EXPECT_LT(max_diff(s, layer_state_values(odd)), 1e-10) << "record " << record;
-    EXPECT_LT(max_diff(s, layer_state_values(tokens)), 1e-10) << "record " << record;
+    EXPECT_LT(max_abs_diff(s, layer_state_values(pieces)), 1e-10) << "record " << record;
+    EXPECT_LT(max_abs_diff(s, layer_state_values(odd)), 1e-10) << "record " << record;
+    EXPECT_LT(max_abs_diff(s, layer_state_values(tokens)), 1e-10) << "record " << record;
   }
 }
 
@@ -169,16 +149,16 @@ TEST_P(TitansLayer, StreamingEqualsOneCall) {
 
 TEST_P(TitansLayer, Causal) {
   const Layer layer(GetParam());
-  const std::vector<double> x = random_values(kB * kT * kD, 3);
+  const std::vector<double> x = random_input(kB * kT * kD, 3);
   Graph g;
   NoGradScope ng(g);
   LayerState s0;
-  const std::vector<double> base = values(layer.run(g, f64_tensor(g, x, Shape{kB, kT, kD}), 0, s0));
+  const std::vector<double> base = values(layer.run(g, make_input(g, x, Shape{kB, kT, kD}, DType::f64), 0, s0));
   for (int64_t j : {0, 2, 3, 4, 5, 8, 10}) {
     std::vector<double> xp = x;
     for (int64_t b = 0; b < kB; ++b) xp[size_t((b * kT + j) * kD + 1)] += 0.5;
     LayerState st;
-    const std::vector<double> out = values(layer.run(g, f64_tensor(g, xp, Shape{kB, kT, kD}), 0, st));
+    const std::vector<double> out = values(layer.run(g, make_input(g, xp, Shape{kB, kT, kD}, DType::f64), 0, st));
     for (int64_t b = 0; b < kB; ++b)
       for (int64_t t = 0; t <= j; ++t) {
         double d = 0;
@@ -200,8 +180,8 @@ TEST_P(TitansLayer, Causal) {
 
 TEST_P(TitansLayer, GradientMatchesFiniteDifferences) {
   const Layer layer(GetParam(), 21);
-  std::vector<double> x = random_values(kB * kT * kD, 9);
-  const std::vector<double> w = random_values(kB * kT * kD, 10);
+  std::vector<double> x = random_input(kB * kT * kD, 9);
+  const std::vector<double> w = random_input(kB * kT * kD, 10);
   const auto loss = [&](Graph& g, const Tensor& xt, bool backward) {
     LayerState st;
     const Tensor out = layer.run_pieces(g, xt, {6, 5}, st);
@@ -213,7 +193,7 @@ TEST_P(TitansLayer, GradientMatchesFiniteDifferences) {
   };
   Graph g;
   layer.store->zero_grad();
-  const Tensor xt = f64_tensor(g, x, Shape{kB, kT, kD}, true);
+  const Tensor xt = make_input(g, x, Shape{kB, kT, kD}, DType::f64, true);
   loss(g, xt, true);
   const std::vector<double> gx = values(xt, true);
 
@@ -223,9 +203,9 @@ TEST_P(TitansLayer, GradientMatchesFiniteDifferences) {
     Graph fg;
     NoGradScope ng(fg);
     *p = keep + h;
-    const double lp = loss(fg, f64_tensor(fg, x, Shape{kB, kT, kD}), false);
+    const double lp = loss(fg, make_input(fg, x, Shape{kB, kT, kD}, DType::f64), false);
     *p = keep - h;
-    const double lm = loss(fg, f64_tensor(fg, x, Shape{kB, kT, kD}), false);
+    const double lm = loss(fg, make_input(fg, x, Shape{kB, kT, kD}, DType::f64), false);
     *p = keep;
     return (lp - lm) / (2 * h);
   };
@@ -253,9 +233,9 @@ TEST_P(TitansLayer, EveryParameterGetsAGradient) {
   Graph g;
   layer.store->zero_grad();
   LayerState st;
-  const Tensor out = layer.run_pieces(g, f64_tensor(g, random_values(kB * kT * kD, 2), Shape{kB, kT, kD}),
+  const Tensor out = layer.run_pieces(g, make_input(g, random_input(kB * kT * kD, 2), Shape{kB, kT, kD}, DType::f64),
                                       {4, 7}, st);
-  const std::vector<double> seed = random_values(kB * kT * kD, 6);
+  const std::vector<double> seed = random_input(kB * kT * kD, 6);
   g.backward(out, seed.data());
   for (const Parameter& p : layer.store->params()) {
     double m = 0;
@@ -355,15 +335,15 @@ TEST(MacMask, QueryISeesPAndHjNjForJAtMostI) {
 TEST(MacMask, OutputIHasNoGradientFromLaterTokens) {
   const Layer layer(kCases[4], 8);
   const int64_t T = 8;  // two segments of 4
-  const std::vector<double> x = random_values(kB * T * kD, 12);
+  const std::vector<double> x = random_input(kB * T * kD, 12);
   for (const std::vector<int64_t>& pieces : {std::vector<int64_t>{T}, std::vector<int64_t>{3, 5}}) {
     for (int64_t i = 0; i < T; ++i) {
       Graph g;
-      const Tensor xt = f64_tensor(g, x, Shape{kB, T, kD}, true);
+      const Tensor xt = make_input(g, x, Shape{kB, T, kD}, DType::f64, true);
       LayerState st;
       const Tensor out = layer.run_pieces(g, xt, pieces, st);
       std::vector<double> seed(size_t(kB * T * kD), 0.0);
-      const std::vector<double> w = random_values(kB * kD, uint64_t(100 + i));
+      const std::vector<double> w = random_input(kB * kD, uint64_t(100 + i));
       for (int64_t b = 0; b < kB; ++b)
         for (int64_t e = 0; e < kD; ++e) seed[size_t((b * T + i) * kD + e)] = w[size_t(b * kD + e)];
       g.backward(out, seed.data());
@@ -388,7 +368,7 @@ TEST(MacMask, NextSegmentSeesThePreviousThroughTheMemory) {
   const Layer layer(kCases[4], 8);
   const int64_t T = 5;
   Graph g;
-  const Tensor xt = f64_tensor(g, random_values(kB * T * kD, 13), Shape{kB, T, kD}, true);
+  const Tensor xt = make_input(g, random_input(kB * T * kD, 13), Shape{kB, T, kD}, DType::f64, true);
   LayerState st;
   const Tensor out = layer.run(g, xt, 0, st);
   std::vector<double> seed(size_t(kB * T * kD), 0.0);
@@ -435,9 +415,9 @@ TEST_P(TitansModel, Float32FollowsFloat64) {
     }
   double scale = 0;
   for (double e : logits[0]) scale = std::max(scale, std::fabs(e));
-  EXPECT_LT(max_diff(logits[0], logits[1]), 1e-10);           // f64: pieces = one call
-  EXPECT_LT(max_diff(logits[0], logits[2]), 1e-4 * scale);    // f32 one call
-  EXPECT_LT(max_diff(logits[2], logits[3]), 1e-4 * scale);    // f32 pieces
+  EXPECT_LT(max_abs_diff(logits[0], logits[1]), 1e-10);           // f64: pieces = one call
+  EXPECT_LT(max_abs_diff(logits[0], logits[2]), 1e-4 * scale);    // f32 one call
+  EXPECT_LT(max_abs_diff(logits[2], logits[3]), 1e-4 * scale);    // f32 pieces
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, TitansModel,
