@@ -250,11 +250,7 @@ void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pi
     // earlier pieces twice.
     Tensor out = outs[0];
     for (size_t i = 1; i < outs.size(); ++i) out = ops::concat(g, {out, outs[i]}, 1);
-    const std::vector<double> ov = values(out);
-    double l = 0;
-    for (size_t i = 0; i < ov.size(); ++i) l += w[i] * ov[i];
-    if (backward) g.backward(out, w.data());
-    return l;
+    return weighted_sum(g, out, w, backward);
   };
   Graph g;
   m.store->zero_grad();
@@ -264,15 +260,7 @@ void check_gradients(const NeuralMemoryConfig& c, const std::vector<int64_t>& pi
 
   const double h = 1e-5;
   const auto fd = [&](double* p) {
-    const double keep = *p;
-    Graph fg;
-    NoGradScope ng(fg);
-    *p = keep + h;
-    const double lp = loss(fg, make_input(fg, x, Shape{B, T, D}, DType::f64), false);
-    *p = keep - h;
-    const double lm = loss(fg, make_input(fg, x, Shape{B, T, D}, DType::f64), false);
-    *p = keep;
-    return (lp - lm) / (2 * h);
+    return central_difference(p, h, [&](Graph& fg) { return loss(fg, make_input(fg, x, Shape{B, T, D}, DType::f64), false); });
   };
   const auto compare = [&](const std::string& name, const std::vector<double>& analytic, double* data) {
     std::vector<double> numeric(analytic.size());

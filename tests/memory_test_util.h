@@ -71,6 +71,30 @@ inline std::vector<double> values(const Tensor& t, bool grad = false) {
   return v;
 }
 
+// Σ w ⊙ out (the scalar loss of the gradient checks); with `backward`, its gradient (seeded with w).
+inline double weighted_sum(Graph& g, const Tensor& out, const std::vector<double>& w, bool backward) {
+  const std::vector<double> ov = values(out);
+  double l = 0;
+  for (size_t i = 0; i < ov.size(); ++i) l += w[i] * ov[i];
+  if (backward) g.backward(out, w.data());
+  return l;
+}
+
+// (loss(*p + h) − loss(*p − h)) / 2h, *p restored; `loss(Graph&)` runs without recording.
+template <class Loss>
+double central_difference(double* p, double h, Loss&& loss) {
+  const double keep = *p;
+  const auto at = [&](double v) {
+    *p = v;
+    Graph fg;
+    NoGradScope ng(fg);
+    return loss(fg);
+  };
+  const double lp = at(keep + h), lm = at(keep - h);
+  *p = keep;
+  return (lp - lm) / (2 * h);
+}
+
 inline std::vector<double> state_values(const MemoryState& st) {
   std::vector<double> v;
   for (const auto* list : {&st.w, &st.s})

@@ -184,12 +184,7 @@ TEST_P(TitansLayer, GradientMatchesFiniteDifferences) {
   const std::vector<double> w = random_input(kB * kT * kD, 10);
   const auto loss = [&](Graph& g, const Tensor& xt, bool backward) {
     LayerState st;
-    const Tensor out = layer.run_pieces(g, xt, {6, 5}, st);
-    const std::vector<double> ov = values(out);
-    double l = 0;
-    for (size_t i = 0; i < ov.size(); ++i) l += w[i] * ov[i];
-    if (backward) g.backward(out, w.data());
-    return l;
+    return weighted_sum(g, layer.run_pieces(g, xt, {6, 5}, st), w, backward);
   };
   Graph g;
   layer.store->zero_grad();
@@ -199,15 +194,7 @@ TEST_P(TitansLayer, GradientMatchesFiniteDifferences) {
 
   const double h = 1e-5;
   const auto numeric = [&](double* p) {
-    const double keep = *p;
-    Graph fg;
-    NoGradScope ng(fg);
-    *p = keep + h;
-    const double lp = loss(fg, make_input(fg, x, Shape{kB, kT, kD}, DType::f64), false);
-    *p = keep - h;
-    const double lm = loss(fg, make_input(fg, x, Shape{kB, kT, kD}, DType::f64), false);
-    *p = keep;
-    return (lp - lm) / (2 * h);
+    return central_difference(p, h, [&](Graph& fg) { return loss(fg, make_input(fg, x, Shape{kB, kT, kD}, DType::f64), false); });
   };
   const auto check = [&](const std::string& name, const double* analytic, double* data, int64_t n, int64_t stride) {
     for (int64_t i = 0; i < n; i += stride) {
