@@ -21,8 +21,6 @@ import os
 import random
 import sys
 import tempfile
-import time
-import traceback
 
 import torch
 
@@ -33,12 +31,7 @@ import test_models  # noqa: E402
 
 torch.set_num_threads(min(4, torch.get_num_threads()))
 DT = torch.float64
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+from testing import test, run_tests  # noqa: E402
 
 
 def configs(**over):
@@ -357,26 +350,6 @@ def test_safetensors_roundtrip():
         assert back[k].dtype == t[k].dtype and torch.equal(back[k], t[k]), k
 
 
-def main():
-    t0 = time.time()
-    passed = failed = 0
-    only = sys.argv[1:]
-    for fn in TESTS:
-        if only and not any(o in fn.__name__ for o in only):
-            continue
-        t = time.time()
-        try:
-            print(f"{fn.__name__} ...", flush=True)
-            fn()
-            passed += 1
-            print(f"  ok ({time.time() - t:.1f}s)", flush=True)
-        except Exception:
-            failed += 1
-            traceback.print_exc()
-            print(f"  FAILED ({time.time() - t:.1f}s)", flush=True)
-    print(f"{passed} passed, {failed} failed ({time.time() - t0:.0f}s)")
-    return 1 if failed else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests())

@@ -15,8 +15,6 @@ import math
 import os
 import random
 import sys
-import time
-import traceback
 
 import torch
 import torch.nn.functional as F
@@ -27,12 +25,7 @@ from neural_memory import (MemoryConfig, init_params, init_state, sequential_mem
 
 torch.set_num_threads(min(4, torch.get_num_threads()))
 DT = torch.float64
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+from testing import test, run_tests  # noqa: E402
 
 
 def setup(seed=0, B=2, T=37, **kw):
@@ -396,23 +389,6 @@ def test_float32_close_to_float64():
     assert maxdiff(o32.double(), o64) < 1e-4
 
 
-def main():
-    passed = failed = 0
-    t_all = time.time()
-    for fn in TESTS:
-        t0 = time.time()
-        try:
-            note = fn()
-            passed += 1
-            print(f"PASS {fn.__name__} ({time.time() - t0:.1f}s)" + (f": {note}" if note else ""))
-        except Exception:
-            failed += 1
-            print(f"FAIL {fn.__name__} ({time.time() - t0:.1f}s)")
-            traceback.print_exc()
-    print(f"total {time.time() - t_all:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests())
