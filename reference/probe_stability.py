@@ -119,7 +119,7 @@ class Diagnose:
                                   float(max(w.flatten(2).norm(dim=-1).max() for w in W1)),
                                   float(G_c[..., -1, :].sum(-1).flatten()[hmax]),
                                   float(th.mean(-1).flatten()[hmax]), float(et.mean(-1).flatten()[hmax]),
-                                  float((A * A).sum(-1).mean(-1).flatten()[hmax])))
+                                  float((A * A).sum(-1).mean(-1).flatten()[hmax]), float(l0.mean())))
             outs.append(out)
             state, t = new, t + n
         return torch.cat(outs, 1), state
@@ -194,6 +194,31 @@ def diagnose(cfg: dict, seed: int, kind: str, T: int, text: bytes, dtype):
     return {"error": err, "layers": out}
 
 
+def recall(cfg: dict, seed: int, kind: str, T: int, text: bytes, dtype):
+    """Does the fresh memory store what it was written? ids = A ‖ A (A = T/2 tokens): per model layer,
+    the memory's pre-write loss Σ_j ‖M_{c(j)}(k_j) − v_j‖² (mean over heads) on the second copy divided
+    by that on the first copy (< 1: the writes of the first copy help predict the second)."""
+    model = models.Model(cfg, dtype=dtype, seed=seed)
+    d = Diagnose(model)
+    model._memory = d
+    half = ids_for(kind, seed, T // 2, text)
+    err = None
+    try:
+        with torch.no_grad():
+            model(torch.cat([half, half], 1))
+    except FloatingPointError as e:
+        err = str(e)
+    n_p = cfg.get("n_persistent", 4) if cfg["arch"] != "titans_mac" else 0
+    out = {}
+    for layer in sorted({r[0] for r in d.rows}):
+        rows = [r for r in d.rows if r[0] == layer]
+        first = [r[-1] for r in rows if n_p + 32 <= r[1] and r[1] + cfg["memory"]["chunk"] <= n_p + T // 2]
+        second = [r[-1] for r in rows if r[1] >= n_p + T // 2 + 32]
+        if first and second:
+            out[layer] = float(f"{(sum(second) / len(second)) / (sum(first) / len(first)):.3g}")
+    return {"error": err, "recall_loss_ratio": out}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="+", required=True, help="preset names (configs/NAME.json) or paths")
@@ -203,6 +228,7 @@ def main():
     ap.add_argument("--text", default=os.path.join(_ROOT, "data", "kjv.txt"))
     ap.add_argument("--dtype", choices=["f32", "f64"], default="f32")
     ap.add_argument("--diagnose", action="store_true", help="per-chunk mechanism numbers (class Diagnose)")
+    ap.add_argument("--recall", action="store_true", help="A ‖ A: the memory's loss on the repeat (recall)")
     ap.add_argument("--set", action="append", default=[], help="memory field override, e.g. theta_init=0.01")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -216,7 +242,7 @@ def main():
             cfg["memory"][k] = json.loads(v)
         for kind in a.kinds:
             for seed in a.seeds:
-                r = (diagnose if a.diagnose else run)(cfg, seed, kind, a.tokens, text, dtype)
+                r = (diagnose if a.diagnose else recall if a.recall else run)(cfg, seed, kind, a.tokens, text, dtype)
                 print(json.dumps({"config": name, "set": a.set, "kind": kind, "seed": seed, "T": a.tokens,
                                   "dtype": a.dtype, **r}), flush=True)
 
