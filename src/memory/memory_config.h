@@ -27,7 +27,8 @@ struct NeuralMemoryConfig {
   bool momentum = true;      // false: η ≡ 0 (Table 5 ablation)
   bool decay = true;         // false: α ≡ 0 (Table 5 ablation)
   // Gate values at init, sigmoid(b) = these. The spec's θ ≈ 0.1 makes a fresh memory diverge at
-  // d_h 64 (loss summed over features; reference/README.md "Finding"): kept, but a field.
+  // d_h 64 (loss summed over features; reference/README.md "Finding"): kept, but a field. The
+  // titans_* presets use 0.005 / 0.5 / 0.0005 (docs/MODELS.md §13 item 9).
   double theta_init = 0.1;  // θ / theta_max
   double eta_init = 0.9;
   double alpha_init = 0.01;
