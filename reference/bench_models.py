@@ -5,11 +5,13 @@
     /usr/bin/python3 reference/bench_models.py --config CFG.json --theta-init 0.01 --forward-only
 
 One JSON line per thread count on stdout:
-    {"arch", "threads", "tokens_per_s", "seconds", "all_seconds", "loss", "max_rss_mib", ...}
+    {"arch", "threads", "tokens_per_s", "seconds", "all_seconds", "cpu_seconds", "loss", "max_rss_mib", ...}
 `seconds` is the median over --repeats timed steps (after --warmup untimed ones) of one step =
 forward over ids [batch, seq] + next-token cross-entropy (mean over the batch*seq - batch predicted
 tokens) + backward to every parameter + an AdamW step (lr 1e-3, weight decay 0.1; --no-optimizer drops
 it). tokens_per_s = batch * seq / seconds. Random ids (uniform over the vocabulary, fixed seed).
+`cpu_seconds` is the process's CPU time (all threads) per timed step, their mean: on a shared machine
+it leaves out the other processes' turns, which the wall clock counts.
 
 Each thread count runs in a fresh child process with OMP/OPENBLAS/MKL_NUM_THREADS = N and
 torch.set_num_threads(N); OpenBLAS as in bench_neural_memory.py (--blas auto loads it from
@@ -83,17 +85,19 @@ def worker(a):
     load0 = round(os.getloadavg()[0], 2)
     for _ in range(a.warmup):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(a.repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     sec = statistics.median(times)
     mode = "forward" if a.forward_only else ("forward+backward" + ("" if a.no_optimizer else "+adamw"))
     print(json.dumps({
         "arch": cfg.arch, "config": a.config, "threads": a._nthreads,
         "tokens_per_s": round(a.batch * a.seq / sec, 1), "seconds": round(sec, 4),
-        "all_seconds": [round(t, 4) for t in times], "loss": losses[-1] if losses else None,
+        "all_seconds": [round(t, 4) for t in times],
+        "cpu_seconds": round(sum(cpu) / len(cpu), 4), "loss": losses[-1] if losses else None,
         "batch": a.batch, "seq": a.seq, "d_model": cfg.d_model, "n_layers": cfg.n_layers,
         "n_params": sum(p.numel() for p in model.parameters()), "dtype": "float32", "mode": mode,
         "impl": "torch-reference", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
