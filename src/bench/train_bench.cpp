@@ -210,7 +210,12 @@ Result<TrainBenchReport> run_train_bench(const TrainBenchOptions& opt) {
       reset_peak_rss();
       const Status s = run_engine(opt, cfg, row);
       omp_set_num_threads(max_threads);
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        row.error = s.message();
+        say(fmt::format("{}, {} thread(s): {}", cfg.arch, threads, row.error));
+        rep.rows.push_back(row);
+        continue;
+      }
       row.max_rss_mib = peak_rss_mib();
       row.tokens_per_s = double(opt.batch * opt.seq) / row.seconds;
       row.gflop = model_step_flops(cfg, opt.batch, opt.seq) / 1e9;

@@ -31,6 +31,7 @@ inline double model_step_flops(const ModelConfig& cfg, int64_t batch, int64_t se
 
 struct TrainBenchRow {
   std::string arch;
+  std::string error;  // why the engine's step failed (a non-finite loss or memory read); "" if not
   int threads = 0;
   int64_t params = 0;
   double seconds = 0;  // median step (all phases below)
@@ -75,7 +76,8 @@ struct TrainBenchOptions {
 };
 
 // Every (config, threads): the peer first, then the engine (warm-up steps, then the median of
-// `repeats`). A non-finite loss is an error naming the architecture.
+// `repeats`). A step that fails (a non-finite loss, the memory's non-finite checks) fills the
+// row's `error` and the run goes on with the next row.
 Result<TrainBenchReport> run_train_bench(const TrainBenchOptions& options);
 
 }  // namespace titans

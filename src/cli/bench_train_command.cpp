@@ -103,6 +103,10 @@ int bench_train(TrainArgs& a) {
   fmt::print("Measured fp32 peak: {}.\n\n", fmt::join(peaks, ", "));
   std::vector<std::vector<std::string>> rows;
   for (const TrainBenchRow& r : rep->rows) {
+    if (!r.error.empty()) {
+      rows.push_back({r.arch, std::to_string(r.threads), "failed: " + r.error});
+      continue;
+    }
     const bool peer = r.torch_tokens_per_s > 0;
     rows.push_back(
         {r.arch, std::to_string(r.threads), fmt::format("{:.2f}M", double(r.params) / 1e6),
