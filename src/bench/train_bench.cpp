@@ -146,8 +146,8 @@ Status run_engine(const TrainBenchOptions& opt, const ModelConfig& cfg, TrainBen
   const Tensor targets_t = wrap(targets.data(), Shape{B * T}, DType::i32);
   AdamW adamw(model.params(), AdamWConfig{});
   Graph g;
-  std::vector<double> total, fwd, bwd, upd;
-  double cpu = 0, wall = 0;
+  std::vector<double> total, fwd, bwd, upd, cpu;
+  double wall = 0;
   for (int step = 0; step < opt.warmup + opt.repeats; ++step) {
     const double c0 = process_cpu_seconds();
     const auto t0 = Clock::now();
@@ -169,7 +169,7 @@ Status run_engine(const TrainBenchOptions& opt, const ModelConfig& cfg, TrainBen
       return Status::error(fmt::format("{}: the loss is not finite at step {}", cfg.arch, step));
     if (step < opt.warmup) continue;
     total.push_back(seconds_since(t0));
-    cpu += process_cpu_seconds() - c0;
+    cpu.push_back(process_cpu_seconds() - c0);
     wall += total.back();
     fwd.push_back(f), bwd.push_back(b), upd.push_back(u);
   }
@@ -177,8 +177,10 @@ Status run_engine(const TrainBenchOptions& opt, const ModelConfig& cfg, TrainBen
   row.forward_seconds = median(fwd);
   row.backward_seconds = median(bwd);
   row.optimizer_seconds = median(upd);
-  row.step_cpu_seconds = cpu / double(opt.repeats);
-  row.cpu_share = cpu / (wall * row.threads);
+  row.step_cpu_seconds = median(cpu);
+  double cpu_total = 0;
+  for (double c : cpu) cpu_total += c;
+  row.cpu_share = cpu_total / (wall * row.threads);
   return {};
 }
 

@@ -30,6 +30,7 @@ struct TrainArgs {
   int warmup = 1, repeats = 3;
   double theta_init = 0;  // 0: the preset's
   uint64_t seed = 0;
+  double lr = 1e-3;
   PeerArgs peer;
 };
 
@@ -47,8 +48,8 @@ std::string run_peer(const TrainArgs& a, const ModelConfig& cfg, int threads, st
   std::ofstream(path) << config_to_json(cfg);
   const std::string out = run_reference_peer(
       a.peer, "bench_models.py",
-      fmt::format("--config {} --batch {} --seq {} --threads {} --repeats {} --warmup {} --seed {}",
-                  path, a.batch, a.seq, threads, a.repeats, a.warmup, a.seed),
+      fmt::format("--config {} --batch {} --seq {} --threads {} --repeats {} --warmup {} --seed {} --lr {}",
+                  path, a.batch, a.seq, threads, a.repeats, a.warmup, a.seed, a.lr),
       false, why);
   std::remove(path);
   return out.substr(0, out.find('\n'));
@@ -71,7 +72,7 @@ int bench_train(TrainArgs& a) {
     opt.configs.push_back(*cfg);
   }
   opt.batch = a.batch, opt.seq = a.seq, opt.threads = a.threads;
-  opt.warmup = a.warmup, opt.repeats = a.repeats, opt.seed = a.seed;
+  opt.warmup = a.warmup, opt.repeats = a.repeats, opt.seed = a.seed, opt.lr = a.lr;
   std::string peer_line;
   if (!a.peer.no_torch)
     opt.peer = [&](const ModelConfig& cfg, int threads, std::string* why) {
@@ -91,8 +92,8 @@ int bench_train(TrainArgs& a) {
   print_bench_heading("train");
   fmt::print(
       "Command: `titans bench train --archs {} --preset {} --batch {} --seq {} --threads {} "
-      "--warmup {} --repeats {} --seed {}{}{}`\n\n",
-      joined(a.archs), a.preset, a.batch, a.seq, joined(a.threads), a.warmup, a.repeats, a.seed,
+      "--warmup {} --repeats {} --seed {} --lr {}{}{}`\n\n",
+      joined(a.archs), a.preset, a.batch, a.seq, joined(a.threads), a.warmup, a.repeats, a.seed, a.lr,
       a.theta_init > 0 ? fmt::format(" --theta-init {}", a.theta_init) : "",
       a.peer.no_torch ? " --no-torch" : "");
   fmt::print("Load average (1, 5, 15 min): {} before, {} after.\n\n", load_before, load_after);
@@ -168,6 +169,11 @@ void add_bench_train_command(CLI::App& bench, int* exit_code) {
       ->capture_default_str();
   add_repeats_option(*cmd, &o.repeats);
   cmd->add_option("--seed", o.seed, "parameters and ids")->capture_default_str();
+  cmd->add_option("--lr", o.lr,
+                  "AdamW learning rate on both sides; 0 does the same work and keeps the "
+                  "parameters (a model that diverges after a few steps still times)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--theta-init", o.theta_init,
                   "override memory.theta_init (θ/theta_max at init) on both sides; 0: the preset's")
       ->check(CLI::Range(0.0, 1.0 - 1e-6));
