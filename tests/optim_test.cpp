@@ -54,7 +54,8 @@ TEST(AdamW, OneRangeOverEveryParameterMatchesTheFormulaOnAnyThreadCount) {
   auto run = [&](int threads) {
     ParamStore ps(DType::f32);
     for (size_t k = 0; k < shapes.size(); ++k) {
-      const Tensor t = ps.add(std::to_string(k), shapes[k], {.decay = k % 2 == 0, .lr_mult = 1.0 + double(k)});
+      const Tensor t =
+          ps.add(std::to_string(k), shapes[k], {.decay = k % 2 == 0, .lr_mult = 1.0 + double(k)});
       for (int64_t i = 0; i < t.numel(); ++i) {
         t.ptr<float>()[i] = float(std::sin(0.37 * double(i) + double(k)));
         t.gptr<float>()[i] = float(std::cos(0.11 * double(i) - double(k)));

@@ -32,20 +32,22 @@ namespace titans {
 //   swa                 4·lin(N, d, E) + attn(visible(T, W))
 //   titans_lmm          mem(T + N_p)                      (P ‖ n through the memory)
 //   titans_mal          mem(T + N_p) + 4·lin(N, d, E) + attn(visible(T, W))
-//   titans_mag          mem(T + N_p) + 4·lin(N, d, E) + 2·lin(N_p, d, E) + attn(visible(T, W) + T·N_p)
-//                       + lin(N, d, d)                    (gate w_o)
+//   titans_mag          mem(T + N_p) + 4·lin(N, d, E) + 2·lin(N_p, d, E)
+//                       + attn(visible(T, W) + T·N_p) + lin(N, d, d) (gate w_o)
 //   titans_mac          retrieval: 3·lin(N, d, E) (memory W_Q, W_G, W_O) + 2·N·H·P (the MLP read)
 //                       attention: 5·lin(N, d, E) (q of n; k, v of h and of n) + lin(N, E, d) (w_o)
 //                         + per segment 2·lin(N_p, d, E) + attn(Σ_segments s·N_p + s(s+1))
 //                       mem(T) (the memory learns from y) + lin(N, d, d) (gate w_o)
 //   infini              4·lin(N, d, E) + attn(Σ_segments s(s+1)/2)
-//                       + compressive memory 2·lin(N·H, d_h, d_h) + 2·N·H·d_h (read σ(Q)M and σ(Q)z,
-//                         write σ(K)ᵀV), once more for the read of the delta rule
+//                       + compressive memory 2·lin(N·H, d_h, d_h) + 2·N·H·d_h
+//                         (read σ(Q)M and σ(Q)z; write σ(K)ᵀV and z), once more for the delta
+//                         rule's read
 // and once the head lin(N, d, V). mem(n) is memory_forward_flops (bench/memory_bench.cpp: the
-// memory's projections, its chunked inner loop, its output path), P = Σ_l o_l·i_l of the memory MLP.
-// A step is forward + backward = 3 × forward: every product C = A·B has a dA and a dB of its size.
-// Not counted: the backward's recomputations (attention scores, the memory's chunks), MAC's second
-// projection of n by the memory's W_Q for the conv history (a duplicate, not model arithmetic).
+// memory's projections, its chunked inner loop, its output path), P = Σ_l o_l·i_l of the memory
+// MLP. A step is forward + backward = 3 × forward: every product C = A·B has a dA and a dB of its
+// size. Not counted: the backward's recomputations (attention scores, the memory's chunks), MAC's
+// second projection of n by the memory's W_Q for the conv history (a duplicate, not model
+// arithmetic).
 ModelFlops model_forward_flops(const ModelConfig& c, int64_t batch, int64_t seq) {
   const double B = double(batch), T = double(seq), N = B * T, d = double(c.d_model);
   const double H = double(c.n_heads), dh = double(c.dh()), E = double(c.inner_dim());

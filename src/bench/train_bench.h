@@ -36,7 +36,7 @@ struct TrainBenchRow {
   int64_t params = 0;
   double seconds = 0;  // median step (all phases below)
   double forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0;  // medians per phase
-  double cpu_share = 0;  // process CPU time / (wall · threads) over the timed steps
+  double cpu_share = 0;         // process CPU time / (wall · threads) over the timed steps
   double step_cpu_seconds = 0;  // process CPU seconds per step (median of the timed steps)
   double loss = 0;              // of the last step
   double tokens_per_s = 0;

@@ -48,8 +48,9 @@ std::string run_peer(const TrainArgs& a, const ModelConfig& cfg, int threads, st
   std::ofstream(path) << config_to_json(cfg);
   const std::string out = run_reference_peer(
       a.peer, "bench_models.py",
-      fmt::format("--config {} --batch {} --seq {} --threads {} --repeats {} --warmup {} --seed {} --lr {}",
-                  path, a.batch, a.seq, threads, a.repeats, a.warmup, a.seed, a.lr),
+      fmt::format(
+          "--config {} --batch {} --seq {} --threads {} --repeats {} --warmup {} --seed {} --lr {}",
+          path, a.batch, a.seq, threads, a.repeats, a.warmup, a.seed, a.lr),
       false, why);
   std::remove(path);
   return out.substr(0, out.find('\n'));
@@ -93,8 +94,8 @@ int bench_train(TrainArgs& a) {
   fmt::print(
       "Command: `titans bench train --archs {} --preset {} --batch {} --seq {} --threads {} "
       "--warmup {} --repeats {} --seed {} --lr {}{}{}`\n\n",
-      joined(a.archs), a.preset, a.batch, a.seq, joined(a.threads), a.warmup, a.repeats, a.seed, a.lr,
-      a.theta_init > 0 ? fmt::format(" --theta-init {}", a.theta_init) : "",
+      joined(a.archs), a.preset, a.batch, a.seq, joined(a.threads), a.warmup, a.repeats, a.seed,
+      a.lr, a.theta_init > 0 ? fmt::format(" --theta-init {}", a.theta_init) : "",
       a.peer.no_torch ? " --no-torch" : "");
   fmt::print("Load average (1, 5, 15 min): {} before, {} after.\n\n", load_before, load_after);
   std::vector<std::string> peaks;
@@ -109,25 +110,25 @@ int bench_train(TrainArgs& a) {
       continue;
     }
     const bool peer = r.torch_tokens_per_s > 0;
-    rows.push_back(
-        {r.arch, std::to_string(r.threads), fmt::format("{:.2f}M", double(r.params) / 1e6),
-         fmt::format("{:.3f} ({:.3f} + {:.3f} + {:.3f})", r.seconds, r.forward_seconds,
-                     r.backward_seconds, r.optimizer_seconds),
-         fmt::format("{:.0f}", r.tokens_per_s), fmt::format("{:.1f}", r.gflop),
-         fmt::format("{:.1f} ({:.0f}%)", r.gflops, r.peak_percent),
-         fmt::format("{:.0f}% ({:.0f}%)", r.cpu_peak_percent, 100 * r.cpu_share),
-         fmt::format("{:.0f}", r.max_rss_mib), fmt::format("{:.3f}", r.loss),
-         peer ? fmt::format("{:.0f} ({:.3f} s)", r.torch_tokens_per_s, r.torch_seconds)
-              : r.torch_note,
-         peer ? fmt::format("{:.2f}x", r.ratio) : "n/a",
-         r.cpu_ratio > 0 ? fmt::format("{:.2f}x", r.cpu_ratio) : "n/a",
-         peer ? fmt::format("{:.0f}", r.torch_max_rss_mib) : "n/a"});
+    rows.push_back({r.arch, std::to_string(r.threads),
+                    fmt::format("{:.2f}M", double(r.params) / 1e6),
+                    fmt::format("{:.3f} ({:.3f} + {:.3f} + {:.3f})", r.seconds, r.forward_seconds,
+                                r.backward_seconds, r.optimizer_seconds),
+                    fmt::format("{:.0f}", r.tokens_per_s), fmt::format("{:.1f}", r.gflop),
+                    fmt::format("{:.1f} ({:.0f}%)", r.gflops, r.peak_percent),
+                    fmt::format("{:.0f}% ({:.0f}%)", r.cpu_peak_percent, 100 * r.cpu_share),
+                    fmt::format("{:.0f}", r.max_rss_mib), fmt::format("{:.3f}", r.loss),
+                    peer ? fmt::format("{:.0f} ({:.3f} s)", r.torch_tokens_per_s, r.torch_seconds)
+                         : r.torch_note,
+                    peer ? fmt::format("{:.2f}x", r.ratio) : "n/a",
+                    r.cpu_ratio > 0 ? fmt::format("{:.2f}x", r.cpu_ratio) : "n/a",
+                    peer ? fmt::format("{:.0f}", r.torch_max_rss_mib) : "n/a"});
   }
-  print_markdown_table({"arch", "threads", "params", "step s (fwd + bwd + AdamW)", "tokens/s",
-                        "GFLOP/step", "GFLOP/s (% peak)", "% of peak per CPU-s (CPU share)",
-                        "peak RSS MiB", "loss", "PyTorch tokens/s (step)", "vs PyTorch",
-                        "vs PyTorch per CPU-s", "PyTorch RSS MiB"},
-                       "lrrrrrrrrrrrrr", rows);
+  print_markdown_table(
+      {"arch", "threads", "params", "step s (fwd + bwd + AdamW)", "tokens/s", "GFLOP/step",
+       "GFLOP/s (% peak)", "% of peak per CPU-s (CPU share)", "peak RSS MiB", "loss",
+       "PyTorch tokens/s (step)", "vs PyTorch", "vs PyTorch per CPU-s", "PyTorch RSS MiB"},
+      "lrrrrrrrrrrrrr", rows);
   const double T = double(a.seq), tt_mib = T * T * 4 / (1 << 20);
   fmt::print(
       "\nGFLOP/step: the model's matmuls, 3 × the forward's (src/bench/train_bench.cpp, "
