@@ -5,11 +5,13 @@
     /usr/bin/python3 reference/bench_models.py --config CFG.json --theta-init 0.01 --forward-only
 
 One JSON line per thread count on stdout:
-    {"arch", "threads", "tokens_per_s", "seconds", "all_seconds", "loss", "max_rss_mib", ...}
+    {"arch", "threads", "tokens_per_s", "seconds", "all_seconds", "cpu_seconds", "loss", "max_rss_mib", ...}
 `seconds` is the median over --repeats timed steps (after --warmup untimed ones) of one step =
 forward over ids [batch, seq] + next-token cross-entropy (mean over the batch*seq - batch predicted
-tokens) + backward to every parameter + an AdamW step (lr 1e-3, weight decay 0.1; --no-optimizer drops
+tokens) + backward to every parameter + an AdamW step (--lr, default 1e-3, weight decay 0.1; --no-optimizer drops
 it). tokens_per_s = batch * seq / seconds. Random ids (uniform over the vocabulary, fixed seed).
+`cpu_seconds` is the process's CPU time (all threads) per timed step, their median: on a shared machine
+it leaves out the other processes' turns, which the wall clock counts.
 
 Each thread count runs in a fresh child process with OMP/OPENBLAS/MKL_NUM_THREADS = N and
 torch.set_num_threads(N); OpenBLAS as in bench_neural_memory.py (--blas auto loads it from
@@ -39,6 +41,7 @@ def parse_args(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (0: same work, parameters kept)")
     ap.add_argument("--theta-init", type=float, default=None, help="override memory.theta_init")
     ap.add_argument("--forward-only", action="store_true", help="time a no-grad forward only")
     ap.add_argument("--no-optimizer", action="store_true", help="forward + backward, no AdamW step")
@@ -64,7 +67,7 @@ def worker(a):
     model = Model(cfg, dtype=torch.float32, seed=a.seed, check_finite=a.check)
     g = torch.Generator().manual_seed(a.seed + 1)
     ids = torch.randint(0, cfg.vocab_size, (a.batch, a.seq), generator=g)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.1)
     losses = []
 
     def step():
@@ -83,17 +86,19 @@ def worker(a):
     load0 = round(os.getloadavg()[0], 2)
     for _ in range(a.warmup):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(a.repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     sec = statistics.median(times)
     mode = "forward" if a.forward_only else ("forward+backward" + ("" if a.no_optimizer else "+adamw"))
     print(json.dumps({
         "arch": cfg.arch, "config": a.config, "threads": a._nthreads,
         "tokens_per_s": round(a.batch * a.seq / sec, 1), "seconds": round(sec, 4),
-        "all_seconds": [round(t, 4) for t in times], "loss": losses[-1] if losses else None,
+        "all_seconds": [round(t, 4) for t in times],
+        "cpu_seconds": round(statistics.median(cpu), 4), "loss": losses[-1] if losses else None,
         "batch": a.batch, "seq": a.seq, "d_model": cfg.d_model, "n_layers": cfg.n_layers,
         "n_params": sum(p.numel() for p in model.parameters()), "dtype": "float32", "mode": mode,
         "impl": "torch-reference", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),

@@ -60,7 +60,7 @@ INSTANTIATE_TEST_SUITE_P(AllOps, OpTable, ::testing::ValuesIn(all_cases()), case
 
 TEST(OpRegistry, EveryRequiredOpIsRegistered) {
   const char* required[] = {"matmul", "add", "sub", "mul", "div", "scale", "exp", "log", "sigmoid",
-                            "silu", "gelu", "elu", "sum", "mean", "softmax", "cross_entropy",
+                            "silu", "swiglu", "gelu", "elu", "sum", "mean", "softmax", "cross_entropy",
                             "rmsnorm", "l2norm", "embedding", "rope", "causal_conv1d", "concat",
                             "slice", "transpose", "reshape", "masked_fill", "contiguous", "attention"};
   for (const char* name : required) EXPECT_GE(OpRegistry::global().id_of(name), 0) << name;

@@ -63,6 +63,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   ops->callback([args, exit_code] { *exit_code = bench_ops(*args); });
   add_bench_memory_command(*bench, exit_code);
   add_bench_attention_command(*bench, exit_code);
+  add_bench_train_command(*bench, exit_code);
 }
 
 }  // namespace titans::cli

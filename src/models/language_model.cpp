@@ -60,7 +60,7 @@ Status LanguageModel::check_input(const Tensor& ids, const ModelState* state) co
 // SwiGLU (Shazeer 2020): W_2 (SiLU(W_1 n) ⊙ W_3 n).
 Tensor LanguageModel::ffn(Graph& g, const Layer& layer, const Tensor& x) const {
   const Tensor n = ops::rmsnorm(g, x, layer.norm_ffn, cfg_.norm_eps);
-  const Tensor h = ops::mul(g, ops::silu(g, linear(g, n, layer.w1)), linear(g, n, layer.w3));
+  const Tensor h = ops::swiglu(g, linear(g, n, layer.w1), linear(g, n, layer.w3));
   return linear(g, h, layer.w2);
 }
 

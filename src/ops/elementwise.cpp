@@ -101,7 +101,7 @@ struct BinaryOp {
       c.inputs = {InputSpec::normal(sa), Def::positive_b ? InputSpec::positive(sb) : InputSpec::normal(sb)};
       c.run = [](Graph& g, const std::vector<Tensor>& in) { return forward(g, in[0], in[1]); };
       c.reference = [](const std::vector<HostArray>& in) {
-        return reference_broadcast(in[0], in[1], [](double x, double y) { return Def::f(x, y); });
+        return reference_broadcast(in[0], in[1], [](double x, double y) { return reference(x, y); });
       };
       t.push_back(std::move(c));
     };
@@ -118,10 +118,18 @@ struct BinaryOp {
     };
     tr.reference = [](const std::vector<HostArray>& in) {
       return reference_broadcast(reference_transpose2d(in[0]), in[1],
-                                 [](double x, double y) { return Def::f(x, y); });
+                                 [](double x, double y) { return reference(x, y); });
     };
     t.push_back(std::move(tr));
     return t;
+  }
+
+  // The float64 reference: Def::reference where the kernel's formula is not plain arithmetic.
+  static double reference(double x, double y) {
+    if constexpr (requires { Def::reference(x, y); })
+      return Def::reference(x, y);
+    else
+      return Def::f(x, y);
   }
 };
 
@@ -154,10 +162,27 @@ struct DivDef {
   template <class T> static T db(T go, T a, T b) { return -go * a / (b * b); }
 };
 
+// SwiGLU's gate, fused: one pass instead of silu then mul, and no [.., F] silu(a) tensor (with its
+// gradient) kept for the backward — the FFN's largest activations.
+struct SwigluDef {
+  static constexpr const char* name = "swiglu";
+  static constexpr bool positive_b = false;
+  template <class T> [[gnu::always_inline]] static T f(T a, T b) { return a * vmath::sigmoid(a) * b; }
+  template <class T> [[gnu::always_inline]] static T da(T go, T a, T b) {
+    const T s = vmath::sigmoid(a);
+    return go * b * (s * (T(1) + a * (T(1) - s)));
+  }
+  template <class T> [[gnu::always_inline]] static T db(T go, T a, T) {
+    return go * a * vmath::sigmoid(a);
+  }
+  static double reference(double a, double b) { return a / (1.0 + std::exp(-a)) * b; }
+};
+
 using AddOp = BinaryOp<AddDef>;
 using SubOp = BinaryOp<SubDef>;
 using MulOp = BinaryOp<MulDef>;
 using DivOp = BinaryOp<DivDef>;
+using SwigluOp = BinaryOp<SwigluDef>;
 
 // ---- unary maps: y = f(x), dx += gy · f'(x) (given x and y)
 
@@ -343,6 +368,7 @@ Tensor add(Graph& g, const Tensor& a, const Tensor& b) { return AddOp::forward(g
 Tensor sub(Graph& g, const Tensor& a, const Tensor& b) { return SubOp::forward(g, a, b); }
 Tensor mul(Graph& g, const Tensor& a, const Tensor& b) { return MulOp::forward(g, a, b); }
 Tensor div(Graph& g, const Tensor& a, const Tensor& b) { return DivOp::forward(g, a, b); }
+Tensor swiglu(Graph& g, const Tensor& a, const Tensor& b) { return SwigluOp::forward(g, a, b); }
 Tensor scale(Graph& g, const Tensor& x, double s) { return ScaleOp::forward(g, x, s); }
 Tensor exp(Graph& g, const Tensor& x) { return ExpOp::forward(g, x); }
 Tensor log(Graph& g, const Tensor& x) { return LogOp::forward(g, x); }
@@ -353,7 +379,8 @@ Tensor tanh(Graph& g, const Tensor& x) { return TanhOp::forward(g, x); }
 Tensor elu(Graph& g, const Tensor& x) { return EluOp::forward(g, x); }
 
 Status register_elementwise_ops(OpRegistry& r) {
-  for (Status s : {r.add<AddOp>(), r.add<SubOp>(), r.add<MulOp>(), r.add<DivOp>(), r.add<ScaleOp>(),
+  for (Status s : {r.add<AddOp>(), r.add<SubOp>(), r.add<MulOp>(), r.add<DivOp>(), r.add<SwigluOp>(),
+                   r.add<ScaleOp>(),
                    r.add<ExpOp>(), r.add<LogOp>(), r.add<SigmoidOp>(), r.add<SiluOp>(),
                    r.add<GeluOp>(), r.add<TanhOp>(), r.add<EluOp>()})
     if (!s.ok()) return s;

@@ -16,6 +16,7 @@ Tensor add(Graph& g, const Tensor& a, const Tensor& b);
 Tensor sub(Graph& g, const Tensor& a, const Tensor& b);
 Tensor mul(Graph& g, const Tensor& a, const Tensor& b);
 Tensor div(Graph& g, const Tensor& a, const Tensor& b);
+Tensor swiglu(Graph& g, const Tensor& a, const Tensor& b);  // silu(a) ⊙ b, one op (broadcasting)
 Tensor scale(Graph& g, const Tensor& x, double s);  // s · x
 Tensor exp(Graph& g, const Tensor& x);
 Tensor log(Graph& g, const Tensor& x);
