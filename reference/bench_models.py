@@ -21,15 +21,13 @@ The memory's non-finite checks are off unless --check (they synchronise; on a CP
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_neural_memory import DEFAULT_OPENBLAS, loaded_blas  # noqa: E402
+from bench_neural_memory import DEFAULT_OPENBLAS, environment_fields, peer_env, run_worker  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -101,10 +99,7 @@ def worker(a):
         "cpu_seconds": round(statistics.median(cpu), 4), "loss": losses[-1] if losses else None,
         "batch": a.batch, "seq": a.seq, "d_model": cfg.d_model, "n_layers": cfg.n_layers,
         "n_params": sum(p.numel() for p in model.parameters()), "dtype": "float32", "mode": mode,
-        "impl": "torch-reference", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "blas": loaded_blas(), "loadavg_1min_at_start": load0,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "impl": "torch-reference", **environment_fields(load0),
     }), flush=True)
 
 
@@ -113,22 +108,12 @@ def main():
     if a._worker:
         worker(a)
         return 0
-    env = dict(os.environ)
-    have_openblas = os.path.exists(os.path.join(a.openblas_dir, "libblas.so.3"))
-    if a.blas == "openblas" and not have_openblas:
-        print(f"no OpenBLAS in {a.openblas_dir}: run reference/setup_openblas.sh", file=sys.stderr)
+    env = peer_env(a)
+    if env is None:
         return 2
-    if a.blas in ("auto", "openblas") and have_openblas:
-        env["LD_LIBRARY_PATH"] = a.openblas_dir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH")
-                                                  else "")
-    elif a.blas == "auto":
-        print(f"warning: no OpenBLAS in {a.openblas_dir}; using the system BLAS (see bench_neural_memory.py)",
-              file=sys.stderr)
     rc = 0
     for n in [int(t) for t in a.threads.split(",") if t]:
-        child_env = dict(env, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
-        cmd = [sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ["--_worker", "--_nthreads", str(n)]
-        rc = rc or subprocess.run(cmd, env=child_env).returncode
+        rc = rc or run_worker(__file__, env, n, [])
     return rc
 
 

@@ -73,6 +73,40 @@ def loaded_blas():
     return ",".join(hits) if hits else "none-mapped"
 
 
+def peer_env(a):
+    """The workers' environment: OpenBLAS from reference/setup_openblas.sh first on the library path
+    (per --blas); None, with a message, when --blas openblas and it is missing."""
+    env = dict(os.environ)
+    have_openblas = os.path.exists(os.path.join(a.openblas_dir, "libblas.so.3"))
+    if a.blas == "openblas" and not have_openblas:
+        print(f"no OpenBLAS in {a.openblas_dir}: run reference/setup_openblas.sh", file=sys.stderr)
+        return None
+    if a.blas in ("auto", "openblas") and have_openblas:
+        env["LD_LIBRARY_PATH"] = a.openblas_dir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH")
+                                                  else "")
+    elif a.blas == "auto":
+        print(f"warning: no OpenBLAS in {a.openblas_dir}; using the system BLAS (on Debian's python3-torch "
+              "that may be netlib's reference BLAS: run reference/setup_openblas.sh)", file=sys.stderr)
+    return env
+
+
+def run_worker(script, env, threads, extra):
+    """Runs `script` again as a worker with `threads` threads (this process's arguments + extra)."""
+    child_env = dict(env, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                     MKL_NUM_THREADS=str(threads))
+    cmd = [sys.executable, os.path.abspath(script)] + sys.argv[1:] + ["--_worker"] + extra + [
+        "--_nthreads", str(threads)]
+    return subprocess.run(cmd, env=child_env).returncode
+
+
+def environment_fields(load0):
+    """The fields every peer result line carries about where it ran."""
+    import torch
+    return {"torch": torch.__version__, "torch_threads": torch.get_num_threads(), "blas": loaded_blas(),
+            "loadavg_1min_at_start": load0, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
 def worker(a):
     import torch
     sys.path.insert(0, HERE)
@@ -114,10 +148,7 @@ def worker(a):
         "batch": a.batch, "seq": a.seq, "d_model": a.d_model, "heads": a.heads, "head_dim": cfg.head_dim,
         "depth": a.depth, "activation": a.activation, "dtype": "float32",
         "mode": "forward" if a.forward_only else ("forward+backward" + ("" if a.no_input_grad else "+dx")),
-        "impl": "torch-chunked", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "blas": loaded_blas(), "loadavg_1min_at_start": load0,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "impl": "torch-chunked", **environment_fields(load0),
     }), flush=True)
 
 
@@ -128,26 +159,13 @@ def main():
         return 0
     chunks = [int(c) for c in a.chunks.split(",") if c]
     threads = [int(t) for t in a.threads.split(",") if t]
-    env = dict(os.environ)
-    have_openblas = os.path.exists(os.path.join(a.openblas_dir, "libblas.so.3"))
-    if a.blas == "openblas" and not have_openblas:
-        print(f"no OpenBLAS in {a.openblas_dir}: run reference/setup_openblas.sh", file=sys.stderr)
+    env = peer_env(a)
+    if env is None:
         return 2
-    if a.blas in ("auto", "openblas") and have_openblas:
-        env["LD_LIBRARY_PATH"] = a.openblas_dir + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH")
-                                                  else "")
-    elif a.blas == "auto":
-        print(f"warning: no OpenBLAS in {a.openblas_dir}; using the system BLAS (on Debian's python3-torch "
-              "that may be netlib's reference BLAS: run reference/setup_openblas.sh)", file=sys.stderr)
     rc = 0
-    passthrough = [arg for arg in sys.argv[1:]]
     for chunk in chunks:
         for n in threads:
-            child_env = dict(env, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
-            cmd = [sys.executable, os.path.abspath(__file__)] + passthrough + [
-                "--_worker", "--_chunk", str(chunk), "--_nthreads", str(n)]
-            r = subprocess.run(cmd, env=child_env)
-            rc = rc or r.returncode
+            rc = rc or run_worker(__file__, env, n, ["--_chunk", str(chunk)])
     return rc
 
 
