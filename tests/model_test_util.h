@@ -37,9 +37,4 @@ inline Tensor ids_tensor(Graph& g, const std::vector<int32_t>& ids, int64_t B, i
   return t;
 }
 
-// True when a model could not be built because its architecture is still a stub.
-inline bool not_implemented(const std::string& message) {
-  return message.find("not implemented yet") != std::string::npos;
-}
-
 }  // namespace titans

@@ -29,8 +29,7 @@ inline TrainOptions short_mqar_run(int64_t steps) {
   return o;
 }
 
-// The tiny preset of `arch` (configs/<arch>-tiny.json), built with `seed`; the Result carries a
-// stub's "not implemented yet" for the caller to skip on.
+// The tiny preset of `arch` (configs/<arch>-tiny.json), built with `seed`.
 inline Result<std::unique_ptr<Model>> tiny_model(const std::string& arch, uint64_t seed) {
   Result<ModelConfig> cfg = resolve_config(arch + "-tiny");
   if (!cfg) return cfg.status();

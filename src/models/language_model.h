@@ -13,8 +13,8 @@ namespace titans {
 
 class LanguageModel : public Model {
  public:
-  // Builds every layer with the registry's BuildLayerFn of cfg.arch (errors from it are returned,
-  // e.g. an architecture that is not implemented yet). cfg must validate.
+  // Builds every layer with the registry's BuildLayerFn of cfg.arch (its errors are returned, e.g.
+  // an invalid window or segment). cfg must validate.
   static Result<std::unique_ptr<LanguageModel>> create(const ModelConfig& cfg, uint64_t seed, DType dtype);
 
   Result<Tensor> forward(Graph& g, const Tensor& ids, ModelState* state) const override;
