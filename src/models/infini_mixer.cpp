@@ -33,9 +33,11 @@ Tensor memory_read(Graph& g, const Tensor& f, const Tensor& M, const Tensor& z) 
 
 }  // namespace
 
-InfiniMixer::InfiniMixer(const ModelConfig& cfg, ParamStore& store, Rng& rng, const std::string& prefix)
+InfiniMixer::InfiniMixer(const ModelConfig& cfg, ParamStore& store, Rng& rng,
+                         const std::string& prefix)
     : p_(add_attention_params(cfg, store, rng, prefix)),
-      beta_(store.add(prefix + "beta", Shape{cfg.n_heads}, {.decay = false, .lr_mult = cfg.beta_lr_mult})),
+      beta_(store.add(prefix + "beta", Shape{cfg.n_heads},
+                      {.decay = false, .lr_mult = cfg.beta_lr_mult})),
       segment_(cfg.segment),
       update_(cfg.infini_update),
       bptt_segments_(cfg.infini_bptt_segments) {}
@@ -49,17 +51,17 @@ Result<Tensor> InfiniMixer::forward(Graph& g, const Tensor& n, int64_t pos0, Lay
   const Tensor q = project_heads(g, p_, p_.w_q, n);
   const Tensor k = project_heads(g, p_, p_.w_k, n);
   const Tensor v = project_heads(g, p_, p_.w_v, n);
-  Tensor out;  // [B, T, H, d_h], piece by piece
+  std::vector<Tensor> outs;  // [B, t, H, d_h] per segment piece
   for (int64_t t = 0; t < T;) {
     const int64_t pos = pos0 + t, seg = pos / segment_, seg_end = (seg + 1) * segment_;
     const int64_t t1 = std::min(T, t + (seg_end - pos));
     const Tensor a = segment_piece(g, ops::slice(g, q, 1, t, t1), ops::slice(g, k, 1, t, t1),
                                    ops::slice(g, v, 1, t, t1), pos, st);
-    out = concat_tokens(g, out, a);
+    outs.push_back(a);
     if (pos0 + t1 == seg_end) write_memory(g, st, seg);
     t = t1;
   }
-  return merge_heads(g, p_, out);
+  return merge_heads(g, p_, ops::concat_all(g, outs, 1));
 }
 
 Tensor InfiniMixer::segment_piece(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v,

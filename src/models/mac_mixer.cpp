@@ -18,8 +18,8 @@ ops::AttentionMask mac_attention_mask(int64_t n_persistent, int64_t seen) {
   return m;
 }
 
-MacMixer::MacMixer(const ModelConfig& cfg, const NeuralMemoryConfig& mem_cfg, int layer, ParamStore& store,
-                   Rng& rng)
+MacMixer::MacMixer(const ModelConfig& cfg, const NeuralMemoryConfig& mem_cfg, int layer,
+                   ParamStore& store, Rng& rng)
     : persistent_(add_persistent(cfg, layer, store, rng)),
       attn_(add_attention_params(cfg, store, rng, layer_name(layer, "attn."))),
       memory_(mem_cfg, store, rng, layer_name(layer, "memory.")),
@@ -29,7 +29,7 @@ MacMixer::MacMixer(const ModelConfig& cfg, const NeuralMemoryConfig& mem_cfg, in
 Result<Tensor> MacMixer::forward(Graph& g, const Tensor& n, int64_t pos0, LayerState& st_io) const {
   const int64_t B = n.shape[0], T = n.shape[1];
   const NeuralMemoryConfig& mc = memory_.config();
-  LayerState st = st_io;  // committed only when every segment succeeded
+  LayerState st = st_io;      // committed only when every segment succeeded
   if (st.q_tail.ndim() != 3)  // the sequence start: no history, zeros (as before the first token)
     st.q_tail = g.zeros(Shape{B, mc.conv_kernel - 1, mc.inner_dim()}, n.dtype, false);
   std::vector<Tensor> outs;
@@ -49,20 +49,21 @@ Result<Tensor> MacMixer::forward(Graph& g, const Tensor& n, int64_t pos0, LayerS
   }
   st_io = st;
   if (outs.empty()) return g.zeros(Shape{B, 0, n.shape[2]}, n.dtype, false);
-  Tensor out = outs[0];
-  for (size_t i = 1; i < outs.size(); ++i) out = ops::concat(g, {out, outs[i]}, 1);
-  return out;
+  return ops::concat_all(g, outs, 1);
 }
 
 Result<Tensor> MacMixer::segment_piece(Graph& g, const Tensor& n_s, int64_t pos, int64_t seen,
                                        LayerState& st) const {
   const int64_t B = n_s.shape[0];
   const int64_t K = memory_.config().conv_kernel;
-  // Eq. 21: h = M*_{s−1}(q(n_s)); the read stream's conv history continues across calls and segments,
-  // so its tail is the last K−1 rows of [tail | Linear(n_s, w_q)] (read_only does not return it).
+  // Eq. 21: h = M*_{s−1}(q(n_s)); the read stream's conv history continues across calls and
+  // segments, so its tail is the last K−1 rows of [tail | Linear(n_s, w_q)] (read_only does not
+  // return it).
   Result<Tensor> h = memory_.read_only(g, n_s, &st.memory_segment_start, &st.q_tail);
   if (!h.ok()) return h;
-  if (K > 1) st.q_tail = last_rows(g, ops::concat(g, {st.q_tail, linear(g, n_s, memory_.params().w_q)}, 1), K - 1);
+  if (K > 1)
+    st.q_tail =
+        last_rows(g, ops::concat(g, {st.q_tail, linear(g, n_s, memory_.params().w_q)}, 1), K - 1);
 
   // Eq. 22–23: keys/values [P | h | n_s] (h_j and n_j rotated at token j's global position, P not),
   // queries n_s; the segment's earlier h and n rows come from the state.
@@ -81,10 +82,11 @@ Result<Tensor> MacMixer::segment_piece(Graph& g, const Tensor& n_s, int64_t pos,
     k = ops::concat(g, {pk, k}, 1);
     v = ops::concat(g, {pv, v}, 1);
   }
-  const Tensor y = merge_heads(g, attn_, ops::attention(g, q, k, v, mac_attention_mask(n_p, seen), attn_.scale()));
+  const Tensor y = merge_heads(
+      g, attn_, ops::attention(g, q, k, v, mac_attention_mask(n_p, seen), attn_.scale()));
 
-  // Eq. 24: the memory learns from the attention output (keys, values, gates from Y) and is read with
-  // it; P does not enter the memory (MODELS.md item 8).
+  // Eq. 24: the memory learns from the attention output (keys, values, gates from Y) and is read
+  // with it; P does not enter the memory (MODELS.md item 8).
   Result<Tensor> m = memory_.forward(g, y, &st.memory);
   if (!m.ok()) return m;
   return gate_.forward(g, y, *m);  // Eq. 25

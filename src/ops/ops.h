@@ -6,6 +6,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 
 #include "autodiff/graph.h"
 
@@ -17,21 +18,26 @@ Tensor sub(Graph& g, const Tensor& a, const Tensor& b);
 Tensor mul(Graph& g, const Tensor& a, const Tensor& b);
 Tensor div(Graph& g, const Tensor& a, const Tensor& b);
 Tensor swiglu(Graph& g, const Tensor& a, const Tensor& b);  // silu(a) ⊙ b, one op (broadcasting)
-Tensor scale(Graph& g, const Tensor& x, double s);  // s · x
+Tensor scale(Graph& g, const Tensor& x, double s);          // s · x
 Tensor exp(Graph& g, const Tensor& x);
 Tensor log(Graph& g, const Tensor& x);
 Tensor sigmoid(Graph& g, const Tensor& x);
 Tensor silu(Graph& g, const Tensor& x);  // x · sigmoid(x)
 Tensor gelu(Graph& g, const Tensor& x);  // tanh form: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))
 Tensor tanh(Graph& g, const Tensor& x);
-Tensor elu(Graph& g, const Tensor& x);   // alpha = 1: x > 0 ? x : eˣ − 1
+Tensor elu(Graph& g, const Tensor& x);  // alpha = 1: x > 0 ? x : eˣ − 1
 
 // ---- shape (ops/shape.cpp)
-Tensor reshape(Graph& g, const Tensor& x, const Shape& shape);  // view if x is contiguous
+Tensor reshape(Graph& g, const Tensor& x, const Shape& shape);    // view if x is contiguous
 Tensor transpose(Graph& g, const Tensor& x, int dim0, int dim1);  // view
-Tensor slice(Graph& g, const Tensor& x, int axis, int64_t start, int64_t end);  // view, [start, end)
+Tensor slice(Graph& g, const Tensor& x, int axis, int64_t start,
+             int64_t end);                     // view, [start, end)
 Tensor contiguous(Graph& g, const Tensor& x);  // x itself if already contiguous, else a copy
 Tensor concat(Graph& g, std::initializer_list<Tensor> parts, int axis);  // up to kMaxOpInputs parts
+Tensor concat(Graph& g, std::span<const Tensor> parts, int axis);        // up to kMaxOpInputs parts
+// Any number of parts (a tree of concats; O(log n) copies of the result, not O(n) like a running
+// one).
+Tensor concat_all(Graph& g, std::span<const Tensor> parts, int axis);
 
 // ---- reductions and row-wise ops (ops/reduce.cpp, ops/softmax.cpp, ops/norm.cpp)
 Tensor sum(Graph& g, const Tensor& x, int axis, bool keepdim = false);

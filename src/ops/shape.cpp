@@ -1,8 +1,10 @@
 // Shape ops. transpose, slice and reshape (of a contiguous tensor) are views: they share data and
 // gradient storage with their input, so their backward is empty — gradients written through the
 // view land in the base's gradient. contiguous and concat copy, and their backward copies back.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "autodiff/op_registry.h"
 #include "ops/op_groups.h"
@@ -41,21 +43,25 @@ struct TransposeOp {
   static constexpr const char* name = "transpose";
   static void backward(Graph&, const OpRecord&) {}  // a view: nothing to do
   static std::vector<OpTest> tests() {
-    return {view_case("[3,4]^T", Shape{3, 4},
-                      [](Graph& g, const Tensor& x) { return contiguous(g, transpose(g, x, 0, 1)); },
-                      reference_transpose2d),
-            view_case("[2,3,4](0,2)", Shape{2, 3, 4},
-                      [](Graph& g, const Tensor& x) { return mul(g, transpose(g, x, 0, 2), transpose(g, x, 0, 2)); },
-                      [](const HostArray& x) {
-                        HostArray o{Shape{4, 3, 2}, std::vector<double>(24)};
-                        for (int i = 0; i < 2; ++i)
-                          for (int j = 0; j < 3; ++j)
-                            for (int k = 0; k < 4; ++k) {
-                              const double v = x.v[size_t((i * 3 + j) * 4 + k)];
-                              o.v[size_t((k * 3 + j) * 2 + i)] = v * v;
-                            }
-                        return o;
-                      })};
+    return {view_case(
+                "[3,4]^T", Shape{3, 4},
+                [](Graph& g, const Tensor& x) { return contiguous(g, transpose(g, x, 0, 1)); },
+                reference_transpose2d),
+            view_case(
+                "[2,3,4](0,2)", Shape{2, 3, 4},
+                [](Graph& g, const Tensor& x) {
+                  return mul(g, transpose(g, x, 0, 2), transpose(g, x, 0, 2));
+                },
+                [](const HostArray& x) {
+                  HostArray o{Shape{4, 3, 2}, std::vector<double>(24)};
+                  for (int i = 0; i < 2; ++i)
+                    for (int j = 0; j < 3; ++j)
+                      for (int k = 0; k < 4; ++k) {
+                        const double v = x.v[size_t((i * 3 + j) * 4 + k)];
+                        o.v[size_t((k * 3 + j) * 2 + i)] = v * v;
+                      }
+                  return o;
+                })};
   }
 };
 
@@ -63,21 +69,24 @@ struct SliceOp {
   static constexpr const char* name = "slice";
   static void backward(Graph&, const OpRecord&) {}  // a view
   static std::vector<OpTest> tests() {
-    return {view_case("[5,4][1:4,:]", Shape{5, 4},
-                      [](Graph& g, const Tensor& x) { return scale(g, slice(g, x, 0, 1, 4), 2.0); },
-                      [](const HostArray& x) {
-                        HostArray o{Shape{3, 4}, std::vector<double>(12)};
-                        for (int i = 0; i < 12; ++i) o.v[size_t(i)] = 2 * x.v[size_t(i + 4)];
-                        return o;
-                      }),
-            view_case("[3,6][:,2:5]", Shape{3, 6},
-                      [](Graph& g, const Tensor& x) { return exp(g, slice(g, x, -1, 2, 5)); },
-                      [](const HostArray& x) {
-                        HostArray o{Shape{3, 3}, std::vector<double>(9)};
-                        for (int i = 0; i < 3; ++i)
-                          for (int j = 0; j < 3; ++j) o.v[size_t(i * 3 + j)] = std::exp(x.v[size_t(i * 6 + j + 2)]);
-                        return o;
-                      })};
+    return {view_case(
+                "[5,4][1:4,:]", Shape{5, 4},
+                [](Graph& g, const Tensor& x) { return scale(g, slice(g, x, 0, 1, 4), 2.0); },
+                [](const HostArray& x) {
+                  HostArray o{Shape{3, 4}, std::vector<double>(12)};
+                  for (int i = 0; i < 12; ++i) o.v[size_t(i)] = 2 * x.v[size_t(i + 4)];
+                  return o;
+                }),
+            view_case(
+                "[3,6][:,2:5]", Shape{3, 6},
+                [](Graph& g, const Tensor& x) { return exp(g, slice(g, x, -1, 2, 5)); },
+                [](const HostArray& x) {
+                  HostArray o{Shape{3, 3}, std::vector<double>(9)};
+                  for (int i = 0; i < 3; ++i)
+                    for (int j = 0; j < 3; ++j)
+                      o.v[size_t(i * 3 + j)] = std::exp(x.v[size_t(i * 6 + j + 2)]);
+                  return o;
+                })};
   }
 };
 
@@ -85,21 +94,27 @@ struct ReshapeOp {
   static constexpr const char* name = "reshape";
   static void backward(Graph&, const OpRecord&) {}  // a view (of a copy, when x was strided)
   static std::vector<OpTest> tests() {
-    return {view_case("[2,6]->[3,4]", Shape{2, 6},
-                      [](Graph& g, const Tensor& x) { return exp(g, reshape(g, x, Shape{3, 4})); },
-                      [](const HostArray& x) {
-                        HostArray o{Shape{3, 4}, x.v};
-                        for (double& v : o.v) v = std::exp(v);
-                        return o;
-                      }),
-            view_case("transpose([3,4])->[12]", Shape{3, 4},
-                      [](Graph& g, const Tensor& x) { return exp(g, reshape(g, transpose(g, x, 0, 1), Shape{12})); },
-                      [](const HostArray& x) {
-                        HostArray o = reference_transpose2d(x);
-                        o.shape = Shape{12};
-                        for (double& v : o.v) v = std::exp(v);
-                        return o;
-                      })};
+    return {view_case(
+                "[2,6]->[3,4]", Shape{2, 6},
+                [](Graph& g, const Tensor& x) {
+                  return exp(g, reshape(g, x, Shape{3, 4}));
+                },
+                [](const HostArray& x) {
+                  HostArray o{Shape{3, 4}, x.v};
+                  for (double& v : o.v) v = std::exp(v);
+                  return o;
+                }),
+            view_case(
+                "transpose([3,4])->[12]", Shape{3, 4},
+                [](Graph& g, const Tensor& x) {
+                  return exp(g, reshape(g, transpose(g, x, 0, 1), Shape{12}));
+                },
+                [](const HostArray& x) {
+                  HostArray o = reference_transpose2d(x);
+                  o.shape = Shape{12};
+                  for (double& v : o.v) v = std::exp(v);
+                  return o;
+                })};
   }
 };
 
@@ -114,9 +129,10 @@ struct ContiguousOp {
     });
   }
   static std::vector<OpTest> tests() {
-    return {view_case("transpose([4,5])", Shape{4, 5},
-                      [](Graph& g, const Tensor& x) { return contiguous(g, transpose(g, x, 0, 1)); },
-                      reference_transpose2d)};
+    return {view_case(
+        "transpose([4,5])", Shape{4, 5},
+        [](Graph& g, const Tensor& x) { return contiguous(g, transpose(g, x, 0, 1)); },
+        reference_transpose2d)};
   }
 };
 
@@ -214,7 +230,7 @@ Tensor reshape(Graph& g, const Tensor& x, const Shape& shape) {
   return c.view(shape, Strides::contiguous(shape));
 }
 
-Tensor concat(Graph& g, std::initializer_list<Tensor> parts, int axis) {
+Tensor concat(Graph& g, std::span<const Tensor> parts, int axis) {
   TITANS_CHECK(parts.size() >= 1 && parts.size() <= size_t(kMaxOpInputs), "concat: 1..6 parts");
   const Tensor& first = *parts.begin();
   axis = normalize_axis(axis, first.ndim());
@@ -238,8 +254,29 @@ Tensor concat(Graph& g, std::initializer_list<Tensor> parts, int axis) {
     });
     start += p.shape.d[axis];
   }
-  if (grad) g.record_n<ConcatOp>(out, parts.begin(), int(parts.size()), ConcatOp::Attrs{axis});
+  if (grad) g.record_n<ConcatOp>(out, parts.data(), int(parts.size()), ConcatOp::Attrs{axis});
   return out;
+}
+
+Tensor concat(Graph& g, std::initializer_list<Tensor> parts, int axis) {
+  return concat(g, std::span<const Tensor>(parts.begin(), parts.size()), axis);
+}
+
+// Groups of up to kMaxOpInputs, level by level: every element is copied once per level, so n parts
+// cost O(log n) copies of the result (a running concat would copy O(n) times — quadratic).
+Tensor concat_all(Graph& g, std::span<const Tensor> parts, int axis) {
+  TITANS_CHECK(!parts.empty(), "concat_all: no parts");
+  std::vector<Tensor> level(parts.begin(), parts.end());
+  while (level.size() > 1) {
+    std::vector<Tensor> next;
+    for (size_t i = 0; i < level.size(); i += size_t(kMaxOpInputs)) {
+      const size_t n = std::min(level.size() - i, size_t(kMaxOpInputs));
+      next.push_back(n == 1 ? level[i]
+                            : concat(g, std::span<const Tensor>(level.data() + i, n), axis));
+    }
+    level = std::move(next);
+  }
+  return level[0];
 }
 
 Status register_shape_ops(OpRegistry& r) {
