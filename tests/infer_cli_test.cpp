@@ -31,7 +31,8 @@ class InferCli : public io::testing::ScratchDir {
     ASSERT_EQ(titans("init --config titans_mac-tiny --seed 5 --out '" + model_ + "'").exit_code, 0);
     // A text of 3000 bytes: several pieces, segments and chunks.
     std::string text;
-    for (int i = 0; text.size() < 3000; ++i) text += "line " + std::to_string(i * 7919 % 1000) + ": the quick brown fox.\n";
+    for (int i = 0; text.size() < 3000; ++i)
+      text += "line " + std::to_string(i * 7919 % 1000) + ": the quick brown fox.\n";
     text_ = text.substr(0, 3000);
     write("all.txt", text_);
   }
@@ -56,11 +57,13 @@ class InferCli : public io::testing::ScratchDir {
     std::istringstream in(out);
     std::string line;
     while (std::getline(in, line))
-      if (const size_t c = line.find(": "); c != std::string::npos) m[line.substr(0, c)] = line.substr(c + 2);
+      if (const size_t c = line.find(": "); c != std::string::npos)
+        m[line.substr(0, c)] = line.substr(c + 2);
     return m;
   }
   CliRun stream(const std::string& input, const std::string& extra = "") {
-    return titans("stream --model '" + model_ + "' --input '" + path(input) + "' --piece 100 --threads 1 " + extra);
+    return titans("stream --model '" + model_ + "' --input '" + path(input) +
+                  "' --piece 100 --threads 1 " + extra);
   }
 
   std::string model_, text_;
@@ -106,8 +109,8 @@ TEST_F(InferCli, StreamReportsBitsPerByte) {
   EXPECT_EQ(tokens, 2999);
   EXPECT_NEAR(bits / double(tokens), bpb, 1e-4);
   // Standard input gives the same report.
-  const CliRun piped = titans("stream --model '" + model_ + "' --input - --piece 100 --threads 1 < '" +
-                              path("all.txt") + "'");
+  const CliRun piped = titans("stream --model '" + model_ +
+                              "' --input - --piece 100 --threads 1 < '" + path("all.txt") + "'");
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(report(piped.out)["nats"], m["nats"]);
 }
@@ -127,7 +130,8 @@ TEST_F(InferCli, TwoHalvesThroughASnapshotEqualOnePass) {
   EXPECT_EQ(ra["scored"], "1233");
   EXPECT_EQ(rb["scored"], "1766");  // the first token of the second half is scored too
   EXPECT_EQ(rb["position"], "3000");
-  const double whole = std::stod(ro["nats"]), halves = std::stod(ra["nats"]) + std::stod(rb["nats"]);
+  const double whole = std::stod(ro["nats"]),
+               halves = std::stod(ra["nats"]) + std::stod(rb["nats"]);
   // float32, and the pieces fall differently: equal up to rounding.
   EXPECT_NEAR(halves, whole, 1e-5 * whole);
 }
@@ -159,8 +163,10 @@ TEST_F(InferCli, GreedyGenerationIsArgmaxDecoding) {
 
 TEST_F(InferCli, SampledGenerationDependsOnTheSeedOnly) {
   const auto gen = [&](int seed) {
-    const CliRun r = titans("generate --model '" + model_ + "' --prompt 'fox' --max-tokens 40 --temperature 1 "
-                            "--top-p 0.9 --seed " + std::to_string(seed));
+    const CliRun r = titans("generate --model '" + model_ +
+                            "' --prompt 'fox' --max-tokens 40 --temperature 1 "
+                            "--top-p 0.9 --seed " +
+                            std::to_string(seed));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.size(), 40u);  // byte tokens only (vocabulary 256)
     return r.out;
@@ -187,29 +193,36 @@ TEST_F(InferCli, BadSnapshotsAreOneLineAndExitTwo) {
   // Cut short.
   const std::vector<uint8_t> bytes = io::testing::read_bytes(state);
   const std::string cut = path("cut.safetensors");
-  io::testing::write_bytes(cut, std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(bytes.size()) / 2));
+  io::testing::write_bytes(
+      cut, std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(bytes.size()) / 2));
   expect_one_line_error(stream("all.txt", "--state-in '" + cut + "'"), cut);
-  expect_one_line_error(titans("generate --model '" + model_ + "' --prompt x --state-in '" + cut + "'"), cut);
+  expect_one_line_error(
+      titans("generate --model '" + model_ + "' --prompt x --state-in '" + cut + "'"), cut);
   // Another model's.
   const std::string other = path("other.safetensors");
   ASSERT_EQ(titans("init --config titans_mac-tiny --seed 6 --out '" + other + "'").exit_code, 0);
-  expect_one_line_error(titans("stream --model '" + other + "' --input '" + path("all.txt") + "' --state-in '" +
-                               state + "'"),
+  expect_one_line_error(titans("stream --model '" + other + "' --input '" + path("all.txt") +
+                               "' --state-in '" + state + "'"),
                         "made by another model (hash");
   // A failed run writes nothing: the --state-out and --loss-by-position files do not appear.
-  expect_one_line_error(stream("absent.txt", "--state-out '" + path("new.safetensors") + "'"), "absent.txt");
-  expect_one_line_error(titans("stream --model '" + other + "' --input '" + path("all.txt") + "' --state-in '" +
-                               state + "' --state-out '" + path("new.safetensors") + "' --loss-by-position '" +
-                               path("new.tsv") + "'"),
-                        "made by another model");
+  expect_one_line_error(stream("absent.txt", "--state-out '" + path("new.safetensors") + "'"),
+                        "absent.txt");
+  expect_one_line_error(
+      titans("stream --model '" + other + "' --input '" + path("all.txt") + "' --state-in '" +
+             state + "' --state-out '" + path("new.safetensors") + "' --loss-by-position '" +
+             path("new.tsv") + "'"),
+      "made by another model");
   EXPECT_FALSE(std::ifstream(path("new.safetensors")).good());
   EXPECT_FALSE(std::ifstream(path("new.tsv")).good());
   // Usage errors.
   write("empty.txt", "");
   expect_one_line_error(stream("empty.txt"), "no input bytes");
-  expect_one_line_error(titans("generate --model '" + model_ + "'"), "one of --prompt, --prompt-file");
-  expect_one_line_error(titans("generate --model '" + model_ + "' --prompt ''"), "the prompt is empty");
-  expect_one_line_error(titans("generate --model '" + model_ + "' --prompt x --top-p 0"), "--top-p");
+  expect_one_line_error(titans("generate --model '" + model_ + "'"),
+                        "one of --prompt, --prompt-file");
+  expect_one_line_error(titans("generate --model '" + model_ + "' --prompt ''"),
+                        "the prompt is empty");
+  expect_one_line_error(titans("generate --model '" + model_ + "' --prompt x --top-p 0"),
+                        "--top-p");
 }
 
 }  // namespace

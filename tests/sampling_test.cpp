@@ -23,7 +23,8 @@ const std::vector<float> kLogits = {0.5f, 2.0f, -1.0f, 1.5f, 2.0f, 0.0f};
 
 TEST(Sampling, GreedyIsTheFirstArgmax) {
   Rng rng(1);
-  for (SamplingOptions o : {SamplingOptions{0.0, 0, 1.0}, SamplingOptions{1.0, 1, 1.0}, SamplingOptions{5.0, 1, 0.3}}) {
+  for (SamplingOptions o :
+       {SamplingOptions{0.0, 0, 1.0}, SamplingOptions{1.0, 1, 1.0}, SamplingOptions{5.0, 1, 0.3}}) {
     EXPECT_EQ(sample_token(kLogits, o, rng), 1);  // 2.0 at ids 1 and 4: the first
     const std::vector<double> p = sampling_distribution(kLogits, o);
     EXPECT_EQ(p, (std::vector<double>{0, 1, 0, 0, 0, 0}));
@@ -34,7 +35,8 @@ TEST(Sampling, GreedyIsTheFirstArgmax) {
 
 TEST(Sampling, TemperatureScalesTheLogits) {
   for (double t : {0.5, 1.0, 2.0}) {
-    const std::vector<double> p = sampling_distribution(kLogits, {t, 0, 1.0}), want = softmax(kLogits, t);
+    const std::vector<double> p = sampling_distribution(kLogits, {t, 0, 1.0}),
+                              want = softmax(kLogits, t);
     for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(p[i], want[i], 1e-12) << t << " " << i;
   }
 }
@@ -43,7 +45,8 @@ TEST(Sampling, TopKKeepsTheKMostLikely) {
   const std::vector<double> p = sampling_distribution(kLogits, {1.0, 3, 1.0});
   // ids 1, 4 (2.0) and 3 (1.5), renormalised.
   const double z = 2 * std::exp(2.0) + std::exp(1.5);
-  const std::vector<double> want = {0, std::exp(2.0) / z, 0, std::exp(1.5) / z, std::exp(2.0) / z, 0};
+  const std::vector<double> want = {0, std::exp(2.0) / z, 0, std::exp(1.5) / z, std::exp(2.0) / z,
+                                    0};
   for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(p[i], want[i], 1e-12) << i;
 }
 

@@ -34,7 +34,8 @@ std::unique_ptr<Model> make_model(const std::string& arch, DType dtype, uint64_t
 // ids[:, t0:t1] of a row-major kB × T list.
 std::vector<int32_t> columns(const std::vector<int32_t>& ids, int64_t T, int64_t t0, int64_t t1) {
   std::vector<int32_t> out;
-  for (int64_t b = 0; b < kB; ++b) out.insert(out.end(), ids.begin() + b * T + t0, ids.begin() + b * T + t1);
+  for (int64_t b = 0; b < kB; ++b)
+    out.insert(out.end(), ids.begin() + b * T + t0, ids.begin() + b * T + t1);
   return out;
 }
 
@@ -48,21 +49,25 @@ std::vector<float> feed_logits(Streamer& s, const std::vector<int32_t>& ids) {
   return out;
 }
 
-std::vector<float> last_of(const Streamer& s) { return {s.last_logits().begin(), s.last_logits().end()}; }
+std::vector<float> last_of(const Streamer& s) {
+  return {s.last_logits().begin(), s.last_logits().end()};
+}
 
 struct Case {
   std::string arch;
   DType dtype;
 };
 
-class StateFileRoundTrip : public io::testing::ScratchDir, public ::testing::WithParamInterface<Case> {};
+class StateFileRoundTrip : public io::testing::ScratchDir,
+                           public ::testing::WithParamInterface<Case> {};
 
 TEST_P(StateFileRoundTrip, ContinuesExactlyLikeOneStream) {
   const std::unique_ptr<Model> model = make_model(GetParam().arch, GetParam().dtype);
   ASSERT_TRUE(model);
   const int64_t V = model->config().vocab_size;
   // Stops: mid-chunk, on a chunk end (chunk 4), on a segment / window end (16), just after, later.
-  for (int64_t head : {int64_t(1), int64_t(5), int64_t(12), int64_t(16), int64_t(17), int64_t(40)}) {
+  for (int64_t head :
+       {int64_t(1), int64_t(5), int64_t(12), int64_t(16), int64_t(17), int64_t(40)}) {
     SCOPED_TRACE("stop after " + std::to_string(head) + " tokens");
     const int64_t T = head + kTailTokens;
     const std::vector<int32_t> ids = random_ids(kB * T, V, 100 + uint64_t(head));
@@ -136,7 +141,8 @@ std::vector<Case> every_case() {
 
 INSTANTIATE_TEST_SUITE_P(EveryArchitecture, StateFileRoundTrip, ::testing::ValuesIn(every_case()),
                          [](const auto& info) {
-                           return info.param.arch + (info.param.dtype == DType::f64 ? "_f64" : "_f32");
+                           return info.param.arch +
+                                  (info.param.dtype == DType::f64 ? "_f64" : "_f32");
                          });
 
 // ---- refusals: each one line naming the file and the problem, never a crash.
@@ -181,7 +187,8 @@ class StateFileRefusal : public io::testing::ScratchDir {
   }
   // Loading `file` into `model` (default: the snapshot's) fails with one line naming the file and
   // containing `problem`.
-  void expect_refused(const std::string& file, const std::string& problem, const Model* model = nullptr) {
+  void expect_refused(const std::string& file, const std::string& problem,
+                      const Model* model = nullptr) {
     Graph g;
     Result<ModelState> st = load_state(file, model ? *model : *model_, g);
     ASSERT_FALSE(st.ok()) << "loaded: " << file;
@@ -208,20 +215,23 @@ TEST_F(StateFileRefusal, TheGoodFileLoads) {
   EXPECT_TRUE(st->layers[0].memory_segment_start.started());
   EXPECT_EQ(st->layers[0].memory.pending(), 2);
   // Rewriting without an edit changes nothing (the refusals below differ by their edit only).
-  Result<ModelState> same = load_state(rewrite("same.safetensors", [](auto&, auto&) {}), *model_, g);
+  Result<ModelState> same =
+      load_state(rewrite("same.safetensors", [](auto&, auto&) {}), *model_, g);
   EXPECT_TRUE(same.ok()) << same.message();
 }
 
 TEST_F(StateFileRefusal, AnotherModelNamesBothHashes) {
   const std::unique_ptr<Model> other = make_model("titans_mac", DType::f32, 4);
-  expect_refused(good_, "made by another model (hash '" + model_hash_string(*model_) +
-                            "'), this model's is " + model_hash_string(*other),
+  expect_refused(good_,
+                 "made by another model (hash '" + model_hash_string(*model_) +
+                     "'), this model's is " + model_hash_string(*other),
                  other.get());
 }
 
 TEST_F(StateFileRefusal, AnotherArchitecture) {
   const std::unique_ptr<Model> other = make_model("titans_mag", DType::f32);
-  expect_refused(good_, "a snapshot of a 'titans_mac' model, this model is titans_mag", other.get());
+  expect_refused(good_, "a snapshot of a 'titans_mac' model, this model is titans_mag",
+                 other.get());
 }
 
 TEST_F(StateFileRefusal, AFloat64ModelRefusesAFloat32State) {
@@ -276,8 +286,8 @@ TEST_F(StateFileRefusal, AModelFileIsNotASnapshot) {
 }
 
 TEST_F(StateFileRefusal, AMissingTensor) {
-  for (const char* name : {"layers.0.memory.w.1", "layers.1.k", "layers.0.q_tail", "layers.1.memory.pend_k",
-                           "layers.0.memory_segment_start.s.2"}) {
+  for (const char* name : {"layers.0.memory.w.1", "layers.1.k", "layers.0.q_tail",
+                           "layers.1.memory.pend_k", "layers.0.memory_segment_start.s.2"}) {
     const std::string p = rewrite("missing.safetensors", [&](auto& ts, auto&) {
       std::erase_if(ts, [&](const TensorCopy& t) { return t.name == name; });
     });
@@ -287,12 +297,17 @@ TEST_F(StateFileRefusal, AMissingTensor) {
 
 TEST_F(StateFileRefusal, AnUnexpectedTensor) {
   expect_refused(rewrite("extra.safetensors",
-                         [](auto& ts, auto&) { ts.push_back({"layers.0.bogus", io::FileDType::F32, {1}, {0, 0, 0, 0}}); }),
+                         [](auto& ts, auto&) {
+                           ts.push_back({"layers.0.bogus", io::FileDType::F32, {1}, {0, 0, 0, 0}});
+                         }),
                  "1 unexpected tensor: 'layers.0.bogus'");
   // A memory tensor of a memory the model does not have: titans_mac has no Infini memory.
-  expect_refused(rewrite("infini.safetensors",
-                         [](auto& ts, auto&) { ts.push_back({"layers.0.infini_z", io::FileDType::F32, {1}, {0, 0, 0, 0}}); }),
-                 "unexpected tensor: 'layers.0.infini_z'");
+  expect_refused(
+      rewrite("infini.safetensors",
+              [](auto& ts, auto&) {
+                ts.push_back({"layers.0.infini_z", io::FileDType::F32, {1}, {0, 0, 0, 0}});
+              }),
+      "unexpected tensor: 'layers.0.infini_z'");
 }
 
 TEST_F(StateFileRefusal, AWrongShape) {
@@ -313,16 +328,18 @@ TEST_F(StateFileRefusal, AWrongShape) {
                          }),
                  "tensor 'layers.1.q_tail' has shape [1, 3, 32], expected [2, 3, 32]");
   // A pending chunk that does not match the memory's position.
-  expect_refused(rewrite("pend.safetensors", [](auto&, auto& meta) { meta["layers.0.memory.pos"] = "23"; }),
-                 "tensor 'layers.0.memory.pend_k' has shape [2, 2, 2, 16], expected [2, 2, 3, 16]");
+  expect_refused(
+      rewrite("pend.safetensors", [](auto&, auto& meta) { meta["layers.0.memory.pos"] = "23"; }),
+      "tensor 'layers.0.memory.pend_k' has shape [2, 2, 2, 16], expected [2, 2, 3, 16]");
   // Keys and values of one cache that disagree.
-  expect_refused(rewrite("kv.safetensors",
-                         [](auto& ts, auto&) {
-                           TensorCopy& t = find(ts, "layers.0.v");
-                           t.shape[1] -= 1;
-                           t.bytes.resize(t.bytes.size() / size_t(t.shape[1] + 1) * size_t(t.shape[1]));
-                         }),
-                 "tensors layers.0.k and layers.0.v hold 6 and 5 tokens");
+  expect_refused(
+      rewrite("kv.safetensors",
+              [](auto& ts, auto&) {
+                TensorCopy& t = find(ts, "layers.0.v");
+                t.shape[1] -= 1;
+                t.bytes.resize(t.bytes.size() / size_t(t.shape[1] + 1) * size_t(t.shape[1]));
+              }),
+      "tensors layers.0.k and layers.0.v hold 6 and 5 tokens");
 }
 
 TEST_F(StateFileRefusal, ANonFiniteValue) {
@@ -337,8 +354,9 @@ TEST_F(StateFileRefusal, ANonFiniteValue) {
 TEST_F(StateFileRefusal, BadMetadata) {
   expect_refused(rewrite("pos.safetensors", [](auto&, auto& meta) { meta["position"] = "-3"; }),
                  "metadata \"position\" is '-3', not a count");
-  expect_refused(rewrite("nopos.safetensors", [](auto&, auto& meta) { meta.erase("layers.1.memory.pos"); }),
-                 "metadata \"layers.1.memory.pos\" is missing");
+  expect_refused(
+      rewrite("nopos.safetensors", [](auto&, auto& meta) { meta.erase("layers.1.memory.pos"); }),
+      "metadata \"layers.1.memory.pos\" is missing");
 }
 
 }  // namespace

@@ -51,20 +51,25 @@ Status run_generate(const GenerateArgs& a) {
     last = std::move(*l);
   }
   if (prompt->empty() && last.empty())
-    return Status::error(a.state_in.empty() ? "the prompt is empty"
-                                            : "the prompt is empty and " + a.state_in + " has no last logits");
+    return Status::error(a.state_in.empty()
+                             ? "the prompt is empty"
+                             : "the prompt is empty and " + a.state_in + " has no last logits");
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<int32_t> ids = data::encode(*prompt);
   Result<std::vector<int32_t>> out = generate(streamer, ids, last, a.gen, [](int32_t id) {
-    if (id < data::kByteTokens) std::fputc(id, stdout);
-    else if (id != data::kEos) std::fputs(std::string(data::special_token_name(id)).c_str(), stdout);
+    if (id < data::kByteTokens)
+      std::fputc(id, stdout);
+    else if (id != data::kEos)
+      std::fputs(std::string(data::special_token_name(id)).c_str(), stdout);
     std::fflush(stdout);
   });
   if (!out) return out.status();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.state_out.empty())
-    if (Status s = save_state(a.state_out, **model, streamer.state(), streamer.last_logits()); !s) return s;
-  fmt::print(stderr, "\ntitans generate: {} prompt tokens, {} generated, {:.1f} tokens/s, position {}\n",
+    if (Status s = save_state(a.state_out, **model, streamer.state(), streamer.last_logits()); !s)
+      return s;
+  fmt::print(stderr,
+             "\ntitans generate: {} prompt tokens, {} generated, {:.1f} tokens/s, position {}\n",
              ids.size(), out->size(), double(ids.size() + out->size()) / secs, streamer.position());
   return {};
 }
@@ -75,16 +80,21 @@ void add_generate_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "generate text from a prompt, token by token");
   cmd->add_option("--model", args->model, "the model file (.safetensors)")->required();
-  CLI::Option* prompt = cmd->add_option("--prompt", args->prompt, "the prompt text (may be empty with --state-in)");
-  CLI::Option* file = cmd->add_option("--prompt-file", args->prompt_file, "read the prompt from this file");
+  CLI::Option* prompt =
+      cmd->add_option("--prompt", args->prompt, "the prompt text (may be empty with --state-in)");
+  CLI::Option* file =
+      cmd->add_option("--prompt-file", args->prompt_file, "read the prompt from this file");
   prompt->excludes(file);
   cmd->add_option("--max-tokens", args->gen.max_tokens, "tokens to generate at most")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-  cmd->add_option("--temperature", args->gen.sampling.temperature, "0: greedy (argmax)")->capture_default_str();
-  cmd->add_option("--top-k", args->gen.sampling.top_k, "sample among the k most likely tokens (0: all)")
+  cmd->add_option("--temperature", args->gen.sampling.temperature, "0: greedy (argmax)")
       ->capture_default_str();
-  cmd->add_option("--top-p", args->gen.sampling.top_p, "nucleus: the smallest set of tokens with this mass")
+  cmd->add_option("--top-k", args->gen.sampling.top_k,
+                  "sample among the k most likely tokens (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--top-p", args->gen.sampling.top_p,
+                  "nucleus: the smallest set of tokens with this mass")
       ->capture_default_str();
   add_seed_option(*cmd, &args->gen.seed);
   add_state_options(*cmd, &args->state_in, &args->state_out);
@@ -92,8 +102,10 @@ void add_generate_command(CLI::App& app, int* exit_code) {
   cmd->callback([args, prompt, file, exit_code] {
     args->has_prompt = prompt->count() > 0;
     Status s;
-    if (!args->has_prompt && file->count() == 0) s = Status::error("one of --prompt, --prompt-file is needed");
-    else s = run_generate(*args);
+    if (!args->has_prompt && file->count() == 0)
+      s = Status::error("one of --prompt, --prompt-file is needed");
+    else
+      s = run_generate(*args);
     if (!s) fmt::print(stderr, "titans: error: {}\n", s.message());
     *exit_code = s ? 0 : 2;
   });

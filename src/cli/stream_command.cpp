@@ -31,7 +31,9 @@ struct StreamArgs {
   int threads = 0;
 };
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // The live progress line: rewritten in place twice a second on a terminal, else one line a minute
 // (a log file of a long run still shows it is alive).
@@ -43,8 +45,9 @@ class Progress {
     if (since < (tty_ ? 0.5 : 60.0)) return;
     last_ = Clock::now();
     const double s = seconds_since(t0_);
-    fmt::print(stderr, "{}titans stream: {} tokens, {:.4f} bits per byte, {:.0f} tokens/s{}", tty_ ? "\r" : "",
-               loss.tokens_fed(), loss.bits_per_token(), double(loss.tokens_fed()) / s, tty_ ? "" : "\n");
+    fmt::print(stderr, "{}titans stream: {} tokens, {:.4f} bits per byte, {:.0f} tokens/s{}",
+               tty_ ? "\r" : "", loss.tokens_fed(), loss.bits_per_token(),
+               double(loss.tokens_fed()) / s, tty_ ? "" : "\n");
     shown_ = true;
   }
   void done() {
@@ -58,7 +61,8 @@ class Progress {
 
 Status write_loss_tsv(const std::string& path, const StreamLoss& loss) {
   std::string text = "position\tbits\ttokens\n";
-  for (const StreamLoss::Bucket& b : loss.buckets()) text += fmt::format("{}\t{:.6f}\t{}\n", b.start, b.bits, b.tokens);
+  for (const StreamLoss::Bucket& b : loss.buckets())
+    text += fmt::format("{}\t{:.6f}\t{}\n", b.start, b.bits, b.tokens);
   const io::ByteRange piece{text.data(), text.size()};
   return io::write_file_atomically(path, std::span(&piece, 1));
 }
@@ -104,7 +108,8 @@ Status run_stream(const StreamArgs& a) {
   if (!a.loss_tsv.empty())
     if (Status s = write_loss_tsv(a.loss_tsv, loss); !s) return s;
   if (!a.state_out.empty())
-    if (Status s = save_state(a.state_out, **model, streamer.state(), loss.previous_logits()); !s) return s;
+    if (Status s = save_state(a.state_out, **model, streamer.state(), loss.previous_logits()); !s)
+      return s;
   fmt::print("tokens: {}\n", loss.tokens_fed());
   fmt::print("scored: {}\n", loss.tokens_scored());
   fmt::print("nats: {:.9g}\n", loss.total_nats());
@@ -119,14 +124,17 @@ Status run_stream(const StreamArgs& a) {
 
 void add_stream_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<StreamArgs>();
-  CLI::App* cmd = app.add_subcommand("stream", "stream a file through a model: bits per byte, speed, memory");
+  CLI::App* cmd =
+      app.add_subcommand("stream", "stream a file through a model: bits per byte, speed, memory");
   cmd->add_option("--model", args->model, "the model file (.safetensors)")->required();
-  cmd->add_option("--input", args->input, "the text: a file, or - for standard input (read in 1 MiB blocks)")
+  cmd->add_option("--input", args->input,
+                  "the text: a file, or - for standard input (read in 1 MiB blocks)")
       ->required();
   add_state_options(*cmd, &args->state_in, &args->state_out);
   cmd->add_option("--piece", args->piece, "tokens per forward call (0: the default, 2048)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 30));
-  cmd->add_option("--loss-by-position", args->loss_tsv, "write the mean loss per position bucket to this TSV");
+  cmd->add_option("--loss-by-position", args->loss_tsv,
+                  "write the mean loss per position bucket to this TSV");
   cmd->add_option("--bucket", args->bucket, "positions per --loss-by-position bucket")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40));

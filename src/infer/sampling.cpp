@@ -40,11 +40,13 @@ std::vector<double> sampling_distribution(std::span<const float> logits, const S
   }
   // Most likely first; ties by id, so the kept set never depends on the sort's whims.
   const auto value = [&](size_t i) {
-    return std::isnan(logits[i]) ? -std::numeric_limits<double>::infinity() : double(logits[i]) / o.temperature;
+    return std::isnan(logits[i]) ? -std::numeric_limits<double>::infinity()
+                                 : double(logits[i]) / o.temperature;
   };
   std::vector<size_t> order(V);
   std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return value(a) > value(b); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return value(a) > value(b); });
   size_t keep = o.top_k > 0 ? std::min(V, size_t(o.top_k)) : V;
   const double top = value(order[0]);
   if (std::isinf(top)) {  // nothing has any mass: the first token (and not a NaN distribution)

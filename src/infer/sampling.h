@@ -1,5 +1,6 @@
 // Sampling the next token from a row of logits: temperature, top-k, top-p (nucleus), in that order
-// (the order of the common libraries). Deterministic in the Rng: the same seed draws the same tokens.
+// (the order of the common libraries). Deterministic in the Rng: the same seed draws the same
+// tokens.
 #pragma once
 
 #include <cstdint>

@@ -5,17 +5,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <map>
 #include <tuple>
 
 #include "io/safetensors.h"
 #include "io/text.h"
-#include "tensor/index_iter.h"
 #include "models/model_file.h"
+#include "tensor/index_iter.h"
 
 namespace titans {
 
@@ -44,10 +44,14 @@ void memory_slots(size_t layer, const std::string& prefix, MemoryState& m, std::
     out.push_back({prefix + "w." + std::to_string(l + 1), &m.w[l], Kind::memory, layer, mem});
   for (size_t l = 0; l < m.s.size(); ++l)
     out.push_back({prefix + "s." + std::to_string(l + 1), &m.s[l], Kind::memory, layer, mem});
-  for (auto [name, t] : {std::pair{"tail_q", &m.tail_q}, {"tail_k", &m.tail_k}, {"tail_v", &m.tail_v}})
+  for (auto [name, t] :
+       {std::pair{"tail_q", &m.tail_q}, {"tail_k", &m.tail_k}, {"tail_v", &m.tail_v}})
     out.push_back({prefix + name, t, Kind::memory, layer, mem});
-  for (auto [name, t] : {std::pair{"pend_k", &m.pend_k}, {"pend_v", &m.pend_v}, {"pend_theta", &m.pend_theta},
-                         {"pend_eta", &m.pend_eta}, {"pend_alpha", &m.pend_alpha}})
+  for (auto [name, t] : {std::pair{"pend_k", &m.pend_k},
+                         {"pend_v", &m.pend_v},
+                         {"pend_theta", &m.pend_theta},
+                         {"pend_eta", &m.pend_eta},
+                         {"pend_alpha", &m.pend_alpha}})
     out.push_back({prefix + name, t, Kind::pending, layer, mem});
 }
 
@@ -58,10 +62,14 @@ std::vector<Slot> slots(ModelState& st) {
   for (size_t i = 0; i < st.layers.size(); ++i) {
     LayerState& l = st.layers[i];
     const std::string p = "layers." + std::to_string(i) + ".";
-    for (auto [name, t] : {std::pair{"k", &l.k}, {"v", &l.v}, {"k_raw", &l.k_raw}, {"k_mem", &l.k_mem},
+    for (auto [name, t] : {std::pair{"k", &l.k},
+                           {"v", &l.v},
+                           {"k_raw", &l.k_raw},
+                           {"k_mem", &l.k_mem},
                            {"v_mem", &l.v_mem}})
       out.push_back({p + name, t, Kind::cache, i, ""});
-    for (auto [name, t] : {std::pair{"q_tail", &l.q_tail}, {"infini_m", &l.infini_m}, {"infini_z", &l.infini_z}})
+    for (auto [name, t] :
+         {std::pair{"q_tail", &l.q_tail}, {"infini_m", &l.infini_m}, {"infini_z", &l.infini_z}})
       out.push_back({p + name, t, Kind::fixed, i, ""});
     memory_slots(i, p + "memory.", l.memory, out);
     memory_slots(i, p + "memory_segment_start.", l.memory_segment_start, out);
@@ -88,7 +96,9 @@ std::vector<uint8_t> contiguous_bytes(const Tensor& t) {
   dispatch_float(t.dtype, [&](auto zero) {
     using T = decltype(zero);
     T* dst = reinterpret_cast<T*>(out.data());
-    for_each_index(t.shape, [&](const int64_t* idx, int64_t i) { dst[i] = t.ptr<T>()[element_offset(t, idx)]; });
+    for_each_index(t.shape, [&](const int64_t* idx, int64_t i) {
+      dst[i] = t.ptr<T>()[element_offset(t, idx)];
+    });
   });
   return out;
 }
@@ -96,7 +106,8 @@ std::vector<uint8_t> contiguous_bytes(const Tensor& t) {
 Result<int64_t> parse_count(const std::string& path, const std::map<std::string, std::string>& meta,
                             const std::string& key) {
   const auto it = meta.find(key);
-  if (it == meta.end()) return Status::error(fmt::format("{}: metadata \"{}\" is missing", path, key));
+  if (it == meta.end())
+    return Status::error(fmt::format("{}: metadata \"{}\" is missing", path, key));
   int64_t v = -1;
   const char* end = it->second.data() + it->second.size();
   const auto [p, ec] = std::from_chars(it->second.data(), end, v);
@@ -127,7 +138,9 @@ Status check_finite(const std::string& path, const std::string& name, const Tens
     using T = decltype(zero);
     for (int64_t i = 0; i < t.numel() && ok; ++i) ok = std::isfinite(double(t.ptr<T>()[i]));
   });
-  return ok ? Status() : Status::error(fmt::format("{}: tensor {} holds a non-finite value", path, io::single_quoted(name)));
+  return ok ? Status()
+            : Status::error(fmt::format("{}: tensor {} holds a non-finite value", path,
+                                        io::single_quoted(name)));
 }
 
 // Fills every tensor of `out` (a copy of the model's reference state `ref`) from the file, checking
@@ -156,8 +169,10 @@ Status read_tensors(const io::SafetensorsFile& file, int64_t pos, int64_t batch,
   for (auto& [key, m] : memories(out)) {
     const std::string mem = key.substr(0, key.size() - 4);
     if (!m->started()) continue;
-    if (mem_pos.count(mem)) m->pos = mem_pos[mem];
-    else absent_memories.push_back(mem);
+    if (mem_pos.count(mem))
+      m->pos = mem_pos[mem];
+    else
+      absent_memories.push_back(mem);
   }
 
   const int64_t chunk = c.memory_config().chunk;
@@ -180,8 +195,9 @@ Status read_tensors(const io::SafetensorsFile& file, int64_t pos, int64_t batch,
         return fail(fmt::format("tensor {} is missing", io::single_quoted(s.name)));
     } else if (s.kind == Kind::pending) {
       tokens = mem_pos.count(s.memory) && chunk > 0 ? mem_pos[s.memory] % chunk : 0;
-      why = mem_pos.count(s.memory) ? fmt::format("its memory's position {} ends a chunk", mem_pos[s.memory])
-                                    : std::string("its memory is absent");
+      why = mem_pos.count(s.memory)
+                ? fmt::format("its memory's position {} ends a chunk", mem_pos[s.memory])
+                : std::string("its memory is absent");
     }
     if (tokens == 0) required = false;
     const io::TensorEntry* e = file.find(s.name);
@@ -189,7 +205,8 @@ Status read_tensors(const io::SafetensorsFile& file, int64_t pos, int64_t batch,
       if (required) return fail(fmt::format("tensor {} is missing", io::single_quoted(s.name)));
       continue;
     }
-    if (tokens == 0) return fail(fmt::format("tensor {} is unexpected: {}", io::single_quoted(s.name), why));
+    if (tokens == 0)
+      return fail(fmt::format("tensor {} is unexpected: {}", io::single_quoted(s.name), why));
     Shape shape = r.shape;
     shape[0] = batch;
     if (s.kind == Kind::cache || s.kind == Kind::pending) {
@@ -215,11 +232,12 @@ Status read_tensors(const io::SafetensorsFile& file, int64_t pos, int64_t batch,
   // Keys and values of one cache hold the same tokens.
   for (size_t i = 0; i < out.layers.size(); ++i) {
     const LayerState& l = out.layers[i];
-    for (auto [a, b, na, nb] : {std::tuple{&l.k, &l.v, "k", "v"}, {&l.k, &l.k_raw, "k", "k_raw"},
+    for (auto [a, b, na, nb] : {std::tuple{&l.k, &l.v, "k", "v"},
+                                {&l.k, &l.k_raw, "k", "k_raw"},
                                 {&l.k_mem, &l.v_mem, "k_mem", "v_mem"}})
       if (present(*a) && present(*b) && a->shape[1] != b->shape[1])
-        return fail(fmt::format("tensors layers.{}.{} and layers.{}.{} hold {} and {} tokens", i, na, i, nb,
-                                a->shape[1], b->shape[1]));
+        return fail(fmt::format("tensors layers.{}.{} and layers.{}.{} hold {} and {} tokens", i,
+                                na, i, nb, a->shape[1], b->shape[1]));
   }
   for (auto& [key, m] : memories(out))
     if (std::find(absent_memories.begin(), absent_memories.end(), key.substr(0, key.size() - 4)) !=
@@ -244,10 +262,12 @@ Status save_state(const std::string& path, const Model& model, const ModelState&
   if (!last_logits.empty() && int64_t(last_logits.size()) != state.batch * c.vocab_size)
     return Status::error(fmt::format("{}: {} last logits for batch {} and vocabulary {}", path,
                                      last_logits.size(), state.batch, c.vocab_size));
-  std::map<std::string, std::string> meta = {
-      {io::kFormatKey, kStateFormatName},   {io::kFormatVersionKey, kStateFormatVersion},
-      {"arch", c.arch},                     {"model_hash", model_hash_string(model)},
-      {"position", std::to_string(state.pos)}, {"batch", std::to_string(state.batch)}};
+  std::map<std::string, std::string> meta = {{io::kFormatKey, kStateFormatName},
+                                             {io::kFormatVersionKey, kStateFormatVersion},
+                                             {"arch", c.arch},
+                                             {"model_hash", model_hash_string(model)},
+                                             {"position", std::to_string(state.pos)},
+                                             {"batch", std::to_string(state.batch)}};
   ModelState st = state;
   for (auto& [key, m] : memories(st))
     if (m->started()) meta[key] = std::to_string(m->pos);
@@ -259,12 +279,14 @@ Status save_state(const std::string& path, const Model& model, const ModelState&
       tensors.push_back(io::tensor_to_write(name, t));
     } else {
       copies.push_back(contiguous_bytes(t));
-      tensors.push_back({name, io::to_file_dtype(t.dtype), std::vector<int64_t>(t.shape.d, t.shape.d + t.ndim()),
+      tensors.push_back({name, io::to_file_dtype(t.dtype),
+                         std::vector<int64_t>(t.shape.d, t.shape.d + t.ndim()),
                          copies.back().data()});
     }
   }
   if (!last_logits.empty())
-    tensors.push_back({"last_logits", io::FileDType::F32, {state.batch, c.vocab_size}, last_logits.data()});
+    tensors.push_back(
+        {"last_logits", io::FileDType::F32, {state.batch, c.vocab_size}, last_logits.data()});
   return io::write_safetensors(path, tensors, std::move(meta));
 }
 
@@ -284,16 +306,20 @@ Result<ModelState> load_state(const std::string& path, const Model& model, Graph
   if (get(io::kFormatKey) != kStateFormatName)
     return fail(get(io::kFormatKey) == io::kFormatName
                     ? "a model file or checkpoint, not a memory-state snapshot"
-                    : "not a memory-state snapshot (no \"format\": \"" + std::string(kStateFormatName) + "\")");
+                    : "not a memory-state snapshot (no \"format\": \"" +
+                          std::string(kStateFormatName) + "\")");
   if (get(io::kFormatVersionKey) != kStateFormatVersion)
     return fail(fmt::format("snapshot format_version {}, this build reads \"{}\"",
-                            io::single_quoted(get(io::kFormatVersionKey), 40), kStateFormatVersion));
+                            io::single_quoted(get(io::kFormatVersionKey), 40),
+                            kStateFormatVersion));
   if (get("arch") != c.arch)
-    return fail(fmt::format("a snapshot of a {} model, this model is {}", io::single_quoted(get("arch"), 40), c.arch));
+    return fail(fmt::format("a snapshot of a {} model, this model is {}",
+                            io::single_quoted(get("arch"), 40), c.arch));
   if (const std::string mine = model_hash_string(model); get("model_hash") != mine)
     return fail(fmt::format("made by another model (hash {}), this model's is {}",
                             io::single_quoted(get("model_hash"), 40), mine));
-  Result<int64_t> pos = parse_count(path, meta, "position"), batch = parse_count(path, meta, "batch");
+  Result<int64_t> pos = parse_count(path, meta, "position"),
+                  batch = parse_count(path, meta, "batch");
   if (!pos) return pos.status();
   if (!batch) return batch.status();
   if (last_logits) last_logits->clear();
@@ -311,12 +337,15 @@ Result<ModelState> load_state(const std::string& path, const Model& model, Graph
   out.pos = *pos;
   out.batch = *batch;
   if (file.find("last_logits")) {
-    Result<const io::TensorEntry*> e = file.get("last_logits", DType::f32, Shape{*batch, c.vocab_size});
+    Result<const io::TensorEntry*> e =
+        file.get("last_logits", DType::f32, Shape{*batch, c.vocab_size});
     if (!e) return e.status();
     std::vector<float> v(size_t(*batch * c.vocab_size));
     const std::span<const uint8_t> bytes = file.data(**e);
     std::memcpy(v.data(), bytes.data(), bytes.size());
-    if (Status st = check_finite(path, "last_logits", wrap(v.data(), Shape{*batch, c.vocab_size}, DType::f32)); !st)
+    if (Status st = check_finite(path, "last_logits",
+                                 wrap(v.data(), Shape{*batch, c.vocab_size}, DType::f32));
+        !st)
       return st;
     if (last_logits) *last_logits = std::move(v);
     used.push_back("last_logits");

@@ -48,14 +48,16 @@ Status StreamLoss::feed(std::span<const int32_t> ids) {
   });
 }
 
-double StreamLoss::bits_per_token() const { return scored_ > 0 ? nats_ / scored_ / std::log(2.0) : 0.0; }
+double StreamLoss::bits_per_token() const {
+  return scored_ > 0 ? nats_ / scored_ / std::log(2.0) : 0.0;
+}
 
 std::vector<StreamLoss::Bucket> StreamLoss::buckets() const {
   std::vector<Bucket> out;
   for (size_t i = 0; i < sums_.size(); ++i)
     if (sums_[i].second > 0)
-      out.push_back({(first_bucket_ + int64_t(i)) * bucket_, sums_[i].first / sums_[i].second / std::log(2.0),
-                     sums_[i].second});
+      out.push_back({(first_bucket_ + int64_t(i)) * bucket_,
+                     sums_[i].first / sums_[i].second / std::log(2.0), sums_[i].second});
   return out;
 }
 

@@ -42,7 +42,7 @@ class StreamLoss {
   std::vector<float> prev_;
   int64_t fed_ = 0, scored_ = 0;
   double nats_ = 0;
-  int64_t first_bucket_ = -1;                    // the bucket index of sums_[0]
+  int64_t first_bucket_ = -1;                     // the bucket index of sums_[0]
   std::vector<std::pair<double, int64_t>> sums_;  // per bucket: nats, tokens
 };
 
