@@ -3,27 +3,24 @@
 // total loss; greedy generation equals argmax decoding through the library; a generation continued
 // from a snapshot equals one long generation; a damaged or foreign snapshot is one line, exit 2.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "cli_test_util.h"
 #include "infer/streamer.h"
-#include "io_test_util.h"
 #include "models/model_file.h"
 
 namespace titans {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using testing::CliRun;
+using testing::expect_one_line_error;
+using testing::slurp;
 
-class InferCli : public io::testing::ScratchDir {
+class InferCli : public testing::CliTest {
  protected:
   void SetUp() override {
     ScratchDir::SetUp();
@@ -35,21 +32,6 @@ class InferCli : public io::testing::ScratchDir {
       text += "line " + std::to_string(i * 7919 % 1000) + ": the quick brown fox.\n";
     text_ = text.substr(0, 3000);
     write("all.txt", text_);
-  }
-  CliRun titans(const std::string& args) {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string cmd = "'" TITANS_BINARY "' " + args + " >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-  void write(const std::string& name, const std::string& text) {
-    std::ofstream(path(name), std::ios::binary) << text;
   }
   // "key: value" lines of a stream report.
   static std::map<std::string, std::string> report(const std::string& out) {
@@ -68,13 +50,6 @@ class InferCli : public io::testing::ScratchDir {
 
   std::string model_, text_;
 };
-
-void expect_one_line_error(const CliRun& r, const std::string& problem) {
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("titans: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
-}
 
 TEST_F(InferCli, StreamReportsBitsPerByte) {
   const CliRun r = stream("all.txt", "--loss-by-position '" + path("loss.tsv") + "' --bucket 1000");
