@@ -8,6 +8,8 @@
 #include <regex>
 #include <sstream>
 
+#include "infer/state_file.h"
+#include "infer/streamer.h"
 #include "models/model.h"
 #include "models/registry.h"
 
@@ -21,6 +23,15 @@ std::string read_doc() {
   return ss.str();
 }
 
+// The text of the section that starts with `heading`, up to the next "## " heading.
+std::string section(const std::string& doc, const std::string& heading) {
+  const size_t start = doc.find(heading);
+  EXPECT_NE(start, std::string::npos) << "FORMAT.md has no " << heading;
+  if (start == std::string::npos) return "";
+  const size_t end = doc.find("\n## ", start);
+  return doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
 // The rows "| `name` | [shape] |" (common) and "| group | `name` | [shape] |", and "| arch | groups |".
 struct DocTables {
   std::vector<std::pair<std::string, std::string>> common;                 // name, shape
@@ -30,8 +41,7 @@ struct DocTables {
 
 DocTables parse(const std::string& doc) {
   DocTables t;
-  const size_t start = doc.find("## Tensors of each architecture");
-  std::istringstream in(doc.substr(start));
+  std::istringstream in(section(doc, "## Tensors of each architecture"));
   const std::regex common_row(R"(^\| `([^`]+)` \| (\[[^\]]*\]).*\|$)");
   const std::regex group_row(R"(^\| (\w+) \| `([^`]+)` \| (\[[^\]]*\]) \|$)");
   const std::regex arch_row(R"(^\| (\w+) \| ([a-z_, ]+) \|$)");
@@ -54,13 +64,15 @@ DocTables parse(const std::string& doc) {
   return t;
 }
 
-// "[HD, d]" with the config's symbols → "[64, 32]".
-std::string eval_shape(const std::string& shape, const ModelConfig& c) {
+// "[HD, d]" with the config's symbols → "[64, 32]"; `extra` adds symbols (a snapshot's B, n).
+std::string eval_shape(const std::string& shape, const ModelConfig& c,
+                       const std::map<std::string, int64_t>& extra = {}) {
   const NeuralMemoryConfig mc = c.memory_config();
-  const std::map<std::string, int64_t> sym = {
+  std::map<std::string, int64_t> sym = {
       {"V", c.vocab_size}, {"d", c.d_model},       {"H", c.n_heads},
       {"d_h", c.dh()},     {"HD", c.inner_dim()},  {"F", c.ffn_dim()},
       {"N_p", c.n_persistent}, {"K", mc.conv_kernel}, {"h", mc.hidden_dim()}};
+  sym.insert(extra.begin(), extra.end());
   std::string out = "[";
   std::stringstream ss(shape.substr(1, shape.size() - 2));
   std::string tok;
@@ -113,6 +125,67 @@ TEST(FormatDoc, EveryArchitectureHasExactlyTheDocumentedTensors) {
       EXPECT_EQ(want[name], shape) << name;
     }
     for (const auto& [name, shape] : want) EXPECT_TRUE(have.count(name)) << "documented '" << name << "' missing";
+  }
+}
+
+// The snapshot table "| `name` | [shape] | arch, arch |": for every architecture, the tensors its
+// states hold (after 1 token and after 22: both sides of the first segment, pending chunks) are
+// exactly the rows that list it, with the documented shapes (n: any token count).
+TEST(FormatDoc, SnapshotTensorsAreDocumented) {
+  const std::string doc = section(read_doc(), "## Memory-state snapshots");
+  const std::regex row(R"(^\| `([^`]+)` \| (\[[^\]]*\]) \| ([a-z_, ]+) \|$)");
+  std::multimap<std::string, std::pair<std::string, std::string>> rows;  // arch → (name, shape)
+  std::istringstream in(doc);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (!std::regex_match(line, m, row)) continue;
+    std::stringstream list(m[3].str());
+    std::string arch;
+    while (std::getline(list, arch, ',')) {
+      arch.erase(0, arch.find_first_not_of(' '));
+      EXPECT_TRUE(find_architecture(arch)) << "FORMAT.md: unknown architecture " << arch;
+      rows.insert({arch, {m[1], m[2]}});
+    }
+  }
+  ASSERT_FALSE(rows.empty());
+  constexpr int64_t kB = 2, kAny = -7;  // n matches any count
+  for (const ArchInfo& arch : architectures()) {
+    SCOPED_TRACE(arch.name);
+    Result<ModelConfig> cfg = resolve_config(std::string(arch.name) + "-tiny");
+    ASSERT_TRUE(cfg.ok()) << cfg.message();
+    cfg->segment = 18;  // not a multiple of the chunk (4): MAC's segment-start memory has a pending chunk
+    Result<std::unique_ptr<Model>> model = create_model(*cfg, 1);
+    ASSERT_TRUE(model.ok()) << model.message();
+    std::map<std::string, std::string> want;  // name → shape, n as kAny
+    const auto [lo, hi] = rows.equal_range(arch.name);
+    for (auto it = lo; it != hi; ++it)
+      for (int l = 0; l < cfg->n_layers; ++l)
+        want[replace_layer(it->second.first, l)] =
+            eval_shape(it->second.second, *cfg, {{"B", kB}, {"n", kAny}, {"K−1", cfg->memory_config().conv_kernel - 1}});
+    std::map<std::string, bool> seen;
+    for (int64_t tokens : {1, 22}) {
+      Streamer s(**model, kB);
+      ASSERT_TRUE(s.feed(std::vector<int32_t>(size_t(kB * tokens), 7)).ok());
+      for (const auto& [name, t] : state_tensors(s.state())) {
+        ASSERT_TRUE(want.count(name)) << "snapshot tensor '" << name << "' is not documented for " << arch.name;
+        const Shape shape = t.shape;
+        // Compare dimension by dimension, n matching anything.
+        std::stringstream ws(want[name].substr(1, want[name].size() - 2));
+        std::string tok;
+        int i = 0;
+        while (std::getline(ws, tok, ',')) {
+          ASSERT_LT(i, shape.ndim) << name;
+          if (std::stoll(tok) != kAny) {
+            EXPECT_EQ(std::stoll(tok), shape[i]) << name << " dimension " << i;
+          }
+          ++i;
+        }
+        EXPECT_EQ(i, shape.ndim) << name;
+        seen[name] = true;
+      }
+    }
+    for (const auto& [name, shape] : want) EXPECT_TRUE(seen.count(name)) << "documented '" << name << "' never seen";
   }
 }
 

@@ -14,5 +14,7 @@ void add_inspect_command(CLI::App& app, int* exit_code);
 void add_init_command(CLI::App& app, int* exit_code);
 void add_forward_command(CLI::App& app, int* exit_code);
 void add_train_command(CLI::App& app, int* exit_code);
+void add_stream_command(CLI::App& app, int* exit_code);
+void add_generate_command(CLI::App& app, int* exit_code);
 
 }  // namespace titans::cli

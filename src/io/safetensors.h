@@ -109,7 +109,8 @@ TensorToWrite tensor_to_write(std::string name, const Tensor& t);
 
 // The file's bytes: header (sorted names, data start padded with spaces to a multiple of 8), then
 // the tensors ordered by element size (largest first, so each is aligned to its element size) then
-// name. `metadata` gets kFormatKey and kFormatVersionKey set. Same input, same bytes.
+// name. `metadata` gets kFormatKey and kFormatVersionKey unless it has them (a file kind of its
+// own, like a memory-state snapshot, names its own format). Same input, same bytes.
 Result<std::vector<uint8_t>> encode_safetensors(std::span<const TensorToWrite> tensors,
                                                 std::map<std::string, std::string> metadata);
 // The same bytes written atomically (io/atomic_file.h): the old file survives any failure.

@@ -54,8 +54,9 @@ Result<Layout> plan(std::span<const TensorToWrite> tensors,
   for (const auto& [key, value] : metadata)
     if (!is_valid_utf8(key) || !is_valid_utf8(value))
       return fail(fmt::format("metadata {}: not valid UTF-8", single_quoted(key)));
-  metadata.insert_or_assign(kFormatKey, std::string(kFormatName));
-  metadata.insert_or_assign(kFormatVersionKey, std::string(kFormatVersion));
+  // A caller's own format (memory-state snapshots: "titans.cpp-state") is kept.
+  metadata.try_emplace(kFormatKey, std::string(kFormatName));
+  metadata.try_emplace(kFormatVersionKey, std::string(kFormatVersion));
 
   // Largest elements first keeps every tensor aligned to its element size (the data start is a
   // multiple of 8); then by name, so the same tensors always give the same bytes.

@@ -1,10 +1,13 @@
 #include "models/model_file.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <span>
 #include <vector>
 
 #include "io/safetensors.h"
+#include "util/hash.h"
 
 namespace titans {
 
@@ -65,5 +68,34 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, DType dtype) 
   if (Status s = file.check_no_extra(used); !s) return s;
   return model;
 }
+
+uint64_t model_hash(const Model& model) {
+  Fnv1a64 h;
+  const std::string config = config_to_json(model.config());
+  h.add(config.data(), config.size());
+  std::vector<float> f32;
+  for (const Parameter& p : model.params().params()) {
+    // Lengths first, so that no two different (name, shape) lists give the same bytes.
+    const uint64_t name_len = p.name.size(), ndim = uint64_t(p.tensor.ndim());
+    h.add(&name_len, sizeof name_len);
+    h.add(p.name.data(), p.name.size());
+    h.add(&ndim, sizeof ndim);
+    h.add(p.tensor.shape.d, sizeof(int64_t) * size_t(ndim));
+    const size_t n = size_t(p.tensor.numel());
+    if (p.tensor.dtype == DType::f32) {
+      h.add(p.tensor.data, n * sizeof(float));
+    } else {
+      f32.resize(n);
+      dispatch_float(p.tensor.dtype, [&](auto zero) {
+        using T = decltype(zero);
+        for (size_t i = 0; i < n; ++i) f32[i] = float(p.tensor.ptr<T>()[i]);
+      });
+      h.add(f32.data(), n * sizeof(float));
+    }
+  }
+  return h.value();
+}
+
+std::string model_hash_string(const Model& model) { return fmt::format("{:016x}", model_hash(model)); }
 
 }  // namespace titans

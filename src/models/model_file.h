@@ -20,4 +20,11 @@ Status save_model(const std::string& path, const Model& model);
 // invalid config JSON, unknown architecture, not a model file).
 Result<std::unique_ptr<Model>> load_model(const std::string& path, DType dtype = DType::f32);
 
+// A fingerprint of the model: FNV-1a 64 (util/hash.h) over its config JSON and every parameter's
+// name, shape and values rounded to float32 (as a model file stores them, so a file loaded as
+// float64 keeps its hash). Memory-state snapshots carry it: a state only fits the model that made it.
+uint64_t model_hash(const Model& model);
+// model_hash as 16 lowercase hex digits, as snapshots and messages show it.
+std::string model_hash_string(const Model& model);
+
 }  // namespace titans

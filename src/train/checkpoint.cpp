@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "io/atomic_file.h"
+#include "util/hash.h"  // fnv1a64: the marker's fingerprint of the checkpoint's bytes
 
 namespace titans {
 
@@ -21,14 +22,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kKind = "checkpoint";
-
-// FNV-1a, 64 bits: the marker's fingerprint of the checkpoint's bytes. Not cryptographic; it
-// catches a file changed or cut short after its marker was written.
-uint64_t fnv1a64(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
 
 // Test hook (tests/checkpoint_test.cpp's kill test): microseconds to sleep between a checkpoint's
 // rename and its marker, and after the marker, so that SIGKILLs land in those windows often.
