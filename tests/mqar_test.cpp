@@ -42,6 +42,11 @@ Recipe recipe_for(const std::string& arch) {
   // Two layers of a 16-token window cannot hold a key and its query up to 127 tokens apart in one
   // attention: swa needs a window of the whole length, which makes it full attention here.
   if (arch == "swa") r.window = kLength;
+  // With the preset's 16-token segment, infini's linear memory did not carry the pairs to the
+  // queries' segments (the 1/8 plateau after 800 packed steps) and titans_mac's memory read went
+  // non-finite at step 559: one segment of the whole length, i.e. attention (plus mac's persistent
+  // and memory tokens) without a segment boundary (docs/TRAINING.md).
+  if (arch == "infini" || arch == "titans_mac") r.segment = kLength;
   if (const char* s = std::getenv("TITANS_MQAR_SEGMENT")) r.segment = std::atoll(s);
   return r;
 }
