@@ -3,11 +3,12 @@
 // trainer's validation set at length 128: 128 examples, 1024 targets).
 //
 // The recipe, and why each choice, is in docs/TRAINING.md, "The MQAR test": the same for every
-// architecture, in two phases — the same 8 pairs packed into 32 tokens (no filler) until the
-// circuit forms, then length 128. Each phase stops at its first evaluation past the threshold, so
-// a run costs what the architecture needs, up to the step budgets. TITANS_MQAR_STEPS=N replaces
-// the length-128 phase's budget for longer experiments. The threshold, the pairs and the length
-// of the acceptance are not lowered.
+// architecture but swa's window and titans_mac's and infini's segment, in two phases — the same 8
+// pairs packed into 32 tokens (no filler) until the circuit forms, then length 128. Each phase
+// stops at its first evaluation past the threshold, so a run costs what the architecture needs, up
+// to the step budgets. For experiments, TITANS_MQAR_STEPS=N replaces the length-128 phase's budget
+// and TITANS_MQAR_SEGMENT=N the segment. The threshold, the pairs and the length of the acceptance
+// are not lowered.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -31,8 +32,9 @@ struct Phase {
 struct Recipe {
   int64_t d_model = 64, n_heads = 4, head_dim = 16;
   int64_t window = 0, segment = 0;  // 0: the preset's (16)
-  double embed_std = 1.0;  // the presets' 0.02 drowns the token in the blocks' outputs (TRAINING.md)
-  int32_t vocab = 64;      // keys from [1, 32), values from [32, 64)
+  // The presets' 0.02 drowns the token in the blocks' outputs (docs/TRAINING.md).
+  double embed_std = 1.0;
+  int32_t vocab = 64;  // keys from [1, 32), values from [32, 64)
   Phase packed{32, 32, 1500, 100, 100, 3e-3};
   Phase full{kLength, 32, 600, 20, 50, 3e-3};
 };
@@ -57,7 +59,8 @@ void copy_weights(const Model& from, Model& to) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].tensor.numel(), b[i].tensor.numel()) << a[i].name;
-    std::memcpy(b[i].tensor.data, a[i].tensor.data, size_t(a[i].tensor.numel()) * dtype_size(a[i].tensor.dtype));
+    std::memcpy(b[i].tensor.data, a[i].tensor.data,
+                size_t(a[i].tensor.numel()) * dtype_size(a[i].tensor.dtype));
   }
 }
 
@@ -87,11 +90,12 @@ std::unique_ptr<Trainer> train_phase(std::unique_ptr<Model> model, const Phase& 
   TrainCallbacks cb;
   cb.on_eval = [&](const EvalReport& e) {
     *last = e;
-    std::printf("%s: step %ld, validation loss %.4f, accuracy %.4f\n", label.c_str(), long(e.step), e.loss,
-                e.accuracy);
+    std::printf("%s: step %ld, validation loss %.4f, accuracy %.4f\n", label.c_str(), long(e.step),
+                e.loss, e.accuracy);
     std::fflush(stdout);
   };
-  for (int64_t until = o.eval_every; last->accuracy < kThreshold && last->step < o.steps; until += o.eval_every) {
+  for (int64_t until = o.eval_every; last->accuracy < kThreshold && last->step < o.steps;
+       until += o.eval_every) {
     const Status s = (*t)->run(cb, until);
     EXPECT_TRUE(s.ok()) << label << ": " << s.message();
     if (!s.ok()) return nullptr;
@@ -119,16 +123,20 @@ TEST_P(MqarTest, LearnsEightPairsAtLength128) {
 
   const auto t0 = std::chrono::steady_clock::now();
   EvalReport packed{}, full{};
-  std::unique_ptr<Trainer> t1 = train_phase(std::move(model.value()), r.packed, r.vocab, arch + " (32)", &packed);
+  std::unique_ptr<Trainer> t1 =
+      train_phase(std::move(model.value()), r.packed, r.vocab, arch + " (32)", &packed);
   ASSERT_TRUE(t1);
   Result<std::unique_ptr<Model>> next = create_model(*cfg, 1);
   ASSERT_TRUE(next.ok()) << next.message();
   copy_weights(t1->model(), **next);
-  std::unique_ptr<Trainer> t2 = train_phase(std::move(next.value()), r.full, r.vocab, arch + " (128)", &full);
+  std::unique_ptr<Trainer> t2 =
+      train_phase(std::move(next.value()), r.full, r.vocab, arch + " (128)", &full);
   ASSERT_TRUE(t2);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%s: MQAR accuracy %.4f at length 128 after %ld + %ld steps (%.4f at length 32), %.1f s\n",
-              arch.c_str(), full.accuracy, long(packed.step), long(full.step), packed.accuracy, seconds);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "%s: MQAR accuracy %.4f at length 128 after %ld + %ld steps (%.4f at length 32), %.1f s\n",
+      arch.c_str(), full.accuracy, long(packed.step), long(full.step), packed.accuracy, seconds);
   EXPECT_EQ(full.targets, kValidationExamples * kPairs);
   EXPECT_GE(full.accuracy, kThreshold);
 }
