@@ -14,5 +14,6 @@ void add_inspect_command(CLI::App& app, int* exit_code);
 void add_init_command(CLI::App& app, int* exit_code);
 void add_forward_command(CLI::App& app, int* exit_code);
 void add_train_command(CLI::App& app, int* exit_code);
+void add_eval_command(CLI::App& app, int* exit_code);
 
 }  // namespace titans::cli
