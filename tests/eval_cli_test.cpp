@@ -1,51 +1,27 @@
 // `titans eval` and `titans bench stream` run as a user would: a good run prints the table and
 // writes JSON and SVG; bad input is one line on stderr and exit code 2.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "io_test_util.h"
+#include "cli_test_util.h"
 
 namespace titans {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using titans::testing::CliRun;
+using titans::testing::expect_one_line_error;
+using titans::testing::slurp;
 
-class EvalCli : public io::testing::ScratchDir {
+class EvalCli : public titans::testing::CliTest {
  protected:
   void SetUp() override {
-    ScratchDir::SetUp();
+    CliTest::SetUp();
     model_ = path("m.safetensors");
     ASSERT_EQ(titans("init --config swa-tiny --seed 2 --out '" + model_ + "'").exit_code, 0);
   }
-  CliRun titans(const std::string& args) {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string cmd = "'" TITANS_BINARY "' " + args + " >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
   std::string model_;
 };
-
-void expect_one_line_error(const CliRun& r, const std::string& problem) {
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("titans: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
-}
 
 TEST_F(EvalCli, WritesTableJsonAndSvg) {
   const CliRun r = titans("eval --model '" + model_ +

@@ -10,18 +10,10 @@
 
 #include "eval/lengths.h"
 #include "eval/report.h"
-#include "models/model_config.h"
+#include "model_test_util.h"
 
 namespace titans::eval {
 namespace {
-
-std::unique_ptr<Model> tiny_model(const std::string& arch) {
-  Result<ModelConfig> c = resolve_config(arch + "-tiny");
-  EXPECT_TRUE(c.ok()) << c.message();
-  Result<std::unique_ptr<Model>> m = create_model(*c, 5);
-  EXPECT_TRUE(m.ok()) << m.message();
-  return std::move(m.value());
-}
 
 data::TaskSpec task(const std::string& name) {
   Result<data::TaskSpec> t = data::parse_task(name);
@@ -74,7 +66,7 @@ class EvalSharing : public ::testing::TestWithParam<std::string> {};
 // Sharing feeds fewer tokens and gives every example the same greedy ids: the branch points sit on
 // piece boundaries, so each example sees the forward calls it would see alone.
 TEST_P(EvalSharing, SameOutputsAsFeedingEachExampleAlone) {
-  const std::unique_ptr<Model> model = tiny_model(GetParam());
+  const std::unique_ptr<Model> model = tiny_model(GetParam(), 5);
   EvalOptions opt;
   opt.lengths = {400, 900};
   opt.depths = {0, 0.5, 1};
@@ -108,14 +100,14 @@ INSTANTIATE_TEST_SUITE_P(Archs, EvalSharing,
 // The decode loop: the first token from the prompt's logits, then one forward call per further
 // token, never more than max_new_tokens calls.
 TEST(Evaluator, DecodeLoopCallsTheModelAtMostMaxNewTokensTimes) {
-  const std::unique_ptr<Model> model = tiny_model("swa");
+  const std::unique_ptr<Model> model = tiny_model("swa", 5);
   EvalOptions opt;
-  opt.lengths = {300};
+  opt.lengths = {500};
   opt.depths = {0.5};
   opt.samples = 3;
   for (const char* name : {"passkey", "sniah1"}) {
-    Result<data::Example> ex = data::generate(task(name), {}, 300, 0.5, 0);
-    ASSERT_TRUE(ex.ok());
+    Result<data::Example> ex = data::generate(task(name), {}, 500, 0.5, 0);
+    ASSERT_TRUE(ex.ok()) << ex.message();
     Result<EvalReport> r = evaluate(*model, task(name), {}, opt);
     ASSERT_TRUE(r.ok()) << r.message();
     for (const ExampleResult& e : r->examples) {
@@ -128,7 +120,7 @@ TEST(Evaluator, DecodeLoopCallsTheModelAtMostMaxNewTokensTimes) {
 
 // Force-feeding the reference completion through the same loop must score 1 under every text rule.
 TEST(Evaluator, ForcedReferenceScoresOne) {
-  const std::unique_ptr<Model> model = tiny_model("titans_lmm");
+  const std::unique_ptr<Model> model = tiny_model("titans_lmm", 5);
   const data::SentenceBank bank = data::SentenceBank::from_text(small_text());
   data::TaskContext context;
   context.natural = &bank;
@@ -150,7 +142,7 @@ TEST(Evaluator, ForcedReferenceScoresOne) {
 
 // Without forcing, an untrained model does not answer: scores are 0 or 1 and cells their mean.
 TEST(Evaluator, CellsAreMeansOfTheirExamples) {
-  const std::unique_ptr<Model> model = tiny_model("infini");
+  const std::unique_ptr<Model> model = tiny_model("infini", 5);
   EvalOptions opt;
   opt.lengths = {300, 500};
   opt.depths = {0, 0.5, 1};
@@ -174,7 +166,7 @@ TEST(Evaluator, CellsAreMeansOfTheirExamples) {
 }
 
 TEST(Evaluator, MqarScoresFromLogitsWithoutDepth) {
-  const std::unique_ptr<Model> model = tiny_model("swa");
+  const std::unique_ptr<Model> model = tiny_model("swa", 5);
   EvalOptions opt;
   opt.lengths = {256};
   opt.samples = 2;
@@ -189,7 +181,7 @@ TEST(Evaluator, MqarScoresFromLogitsWithoutDepth) {
 }
 
 TEST(Evaluator, LmReportsBitsPerByte) {
-  const std::unique_ptr<Model> model = tiny_model("swa");
+  const std::unique_ptr<Model> model = tiny_model("swa", 5);
   data::TaskContext context;
   context.lm_text = small_text();
   EvalOptions opt;
@@ -208,7 +200,7 @@ TEST(Evaluator, LmReportsBitsPerByte) {
 }
 
 TEST(Evaluator, BadInputIsAnError) {
-  const std::unique_ptr<Model> model = tiny_model("swa");
+  const std::unique_ptr<Model> model = tiny_model("swa", 5);
   EvalOptions opt;
   opt.lengths = {10};
   Result<EvalReport> r = evaluate(*model, task("passkey"), {}, opt);
@@ -227,7 +219,7 @@ TEST(Evaluator, BadInputIsAnError) {
 class EvalReports : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = tiny_model("titans_mal");
+    model_ = tiny_model("titans_mal", 5);
     EvalOptions opt;
     opt.lengths = {300, 600};
     opt.depths = {0, 0.5, 1};

@@ -13,41 +13,18 @@
 
 #include "io/npy.h"
 #include "io/safetensors.h"
-#include "io_test_util.h"
+#include "cli_test_util.h"
 #include "model_test_util.h"
 #include "models/model_file.h"
 
 namespace titans {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using titans::testing::CliRun;
+using titans::testing::expect_one_line_error;
+using titans::testing::slurp;
 
-class ModelCli : public io::testing::ScratchDir {
- protected:
-  CliRun titans(const std::string& args) {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string cmd = "'" TITANS_BINARY "' " + args + " >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-  void write(const std::string& name, const std::string& text) { std::ofstream(path(name)) << text; }
-};
-
-void expect_one_line_error(const CliRun& r, const std::string& problem) {
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("titans: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
-}
+class ModelCli : public titans::testing::CliTest {};
 
 TEST_F(ModelCli, InitThenForwardMatchesTheLibrary) {
   const std::string model = path("m.safetensors");

@@ -6,21 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "bench/child_process.h"
-#include "models/model_config.h"
+#include "model_test_util.h"
 
 namespace titans {
 namespace {
 
-std::unique_ptr<Model> tiny(const std::string& arch) {
-  Result<ModelConfig> c = resolve_config(arch + "-tiny");
-  EXPECT_TRUE(c.ok()) << c.message();
-  Result<std::unique_ptr<Model>> m = create_model(*c, 1);
-  EXPECT_TRUE(m.ok()) << m.message();
-  return std::move(m.value());
-}
-
 TEST(StreamBench, OnePointPerLengthMonotone) {
-  const std::unique_ptr<Model> model = tiny("swa");
+  const std::unique_ptr<Model> model = tiny_model("swa", 1);
   StreamBenchOptions opt;
   opt.lengths = {2000, 1000, 3000};  // any order; the result is increasing
   opt.piece = 256;
@@ -37,12 +29,14 @@ TEST(StreamBench, OnePointPerLengthMonotone) {
     const StreamBenchPoint& p = r->points[i];
     EXPECT_EQ(p.length, int64_t(1000 * (i + 1)));
     EXPECT_GT(p.seconds, 0);
+    EXPECT_GT(p.cpu_seconds, 0);
     EXPECT_GT(p.peak_rss_mib, 0);
     EXPECT_GT(p.rss_mib, 0);
     EXPECT_LE(p.rss_mib, p.peak_rss_mib);
     EXPECT_DOUBLE_EQ(p.tokens_per_s, double(p.length) / p.seconds);
     if (i > 0) {
       EXPECT_GT(p.seconds, r->points[i - 1].seconds);
+      EXPECT_GT(p.cpu_seconds, r->points[i - 1].cpu_seconds);
       EXPECT_GE(p.peak_rss_mib, r->points[i - 1].peak_rss_mib);
     }
   }
@@ -60,7 +54,7 @@ TEST(StreamBench, OnePointPerLengthMonotone) {
 }
 
 TEST(StreamBench, TransformerIsUnboundedAndCapped) {
-  const std::unique_ptr<Model> model = tiny("transformer");
+  const std::unique_ptr<Model> model = tiny_model("transformer", 1);
   EXPECT_TRUE(unbounded_state(model->config()));
   EXPECT_EQ(state_bytes_per_token(model->config()),
             model->config().n_layers * 2 * model->config().inner_dim() * 4);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "bench/rss.h"
@@ -17,6 +18,16 @@ bool unbounded_state(const ModelConfig& cfg) { return cfg.arch == "transformer";
 int64_t state_bytes_per_token(const ModelConfig& cfg) {
   return cfg.n_layers * 2 * cfg.inner_dim() * int64_t(sizeof(float));
 }
+
+namespace {
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+}  // namespace
 
 Result<StreamBenchResult> run_stream_bench(const Model& model, const StreamBenchOptions& opt) {
   if (opt.lengths.empty()) return Status::error("bench stream: no lengths");
@@ -39,6 +50,7 @@ Result<StreamBenchResult> run_stream_bench(const Model& model, const StreamBench
   std::vector<int32_t> ids(static_cast<size_t>(block));
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t0 = Clock::now();
+  const double cpu0 = process_cpu_seconds();
   Clock::time_point last_report = t0;
   size_t next = 0;
   // Tokens are drawn a piece at a time (never the whole stream), and each feed ends exactly at the
@@ -51,8 +63,9 @@ Result<StreamBenchResult> run_stream_bench(const Model& model, const StreamBench
     const Clock::time_point now = Clock::now();
     const double sec = std::chrono::duration<double>(now - t0).count();
     if (s.position() == lengths[next]) {
-      r.points.push_back({lengths[next], sec, double(lengths[next]) / sec, vm_hwm_mib(),
-                          vm_rss_mib()});
+      const double rss = vm_rss_mib();  // first: the peak read after it includes it
+      r.points.push_back({lengths[next], sec, process_cpu_seconds() - cpu0,
+                          double(lengths[next]) / sec, vm_hwm_mib(), rss});
       ++next;
     }
     if (opt.progress && (std::chrono::duration<double>(now - last_report).count() > 1.0 ||
@@ -73,6 +86,7 @@ std::string stream_result_json(const StreamBenchResult& r) {
   for (const StreamBenchPoint& p : r.points)
     j["points"].push_back({{"length", p.length},
                            {"seconds", p.seconds},
+                           {"cpu_seconds", p.cpu_seconds},
                            {"tokens_per_s", p.tokens_per_s},
                            {"peak_rss_mib", p.peak_rss_mib},
                            {"rss_mib", p.rss_mib}});
@@ -88,6 +102,7 @@ Result<StreamBenchResult> parse_stream_result_json(const std::string& text) {
     r.skipped = j.at("skipped").get<std::vector<int64_t>>();
     for (const nlohmann::json& p : j.at("points"))
       r.points.push_back({p.at("length").get<int64_t>(), p.at("seconds").get<double>(),
+                          p.at("cpu_seconds").get<double>(),
                           p.at("tokens_per_s").get<double>(), p.at("peak_rss_mib").get<double>(),
                           p.at("rss_mib").get<double>()});
     return r;

@@ -28,6 +28,9 @@ struct StreamBenchOptions {
 struct StreamBenchPoint {
   int64_t length = 0;
   double seconds = 0;       // wall time from the first token to this length
+  // This process's CPU time over the same span: on a shared machine the linear-time check, as
+  // other processes' load stretches wall time but not (much) CPU time.
+  double cpu_seconds = 0;
   double tokens_per_s = 0;  // length / seconds
   double peak_rss_mib = 0;  // VmHWM so far
   double rss_mib = 0;       // VmRSS now

@@ -143,32 +143,36 @@ int bench_stream(const StreamArgs& a) {
     const std::string arch = r.unbounded ? r.arch + " (unbounded)" : r.arch;
     for (const StreamBenchPoint& p : r.points)
       rows.push_back({arch, eval::format_length(p.length), fmt::format("{:.0f}", p.tokens_per_s),
-                      fmt::format("{:.2f}", p.seconds), fmt::format("{:.1f}", p.peak_rss_mib),
-                      fmt::format("{:.1f}", p.rss_mib)});
+                      fmt::format("{:.2f}", p.seconds), fmt::format("{:.2f}", p.cpu_seconds),
+                      fmt::format("{:.1f}", p.peak_rss_mib), fmt::format("{:.1f}", p.rss_mib)});
     for (int64_t skipped : r.skipped)
       rows.push_back({arch, eval::format_length(skipped), "skipped: the KV cache would not fit",
-                      "", "", ""});
+                      "", "", "", ""});
     const size_t n = r.points.size();
     if (n >= 2) {
       const StreamBenchPoint &lo = r.points.front(), &mid = r.points[n - 2], &hi = r.points.back();
-      ratios.push_back({arch,
-                        fmt::format("t({})/t({}) = {:.2f} (length x{:.0f})",
-                                    eval::format_length(hi.length), eval::format_length(mid.length),
-                                    hi.seconds / mid.seconds, double(hi.length) / mid.length),
-                        fmt::format("{}/{} = {:.3f}", eval::format_length(hi.length),
-                                    eval::format_length(lo.length),
+      const std::string L = eval::format_length(hi.length), M = eval::format_length(mid.length);
+      ratios.push_back({arch, fmt::format("x{:.0f}", double(hi.length) / double(mid.length)),
+                        fmt::format("t({})/t({}) = {:.2f}", L, M, hi.seconds / mid.seconds),
+                        fmt::format("{:.2f}", hi.cpu_seconds / mid.cpu_seconds),
+                        fmt::format("{}/{} = {:.3f}", L, eval::format_length(lo.length),
                                     hi.peak_rss_mib / lo.peak_rss_mib)});
     }
   }
-  print_markdown_table({"arch", "length", "tokens/s", "t(L) s", "peak RSS MiB", "RSS MiB"},
-                       "llrrrr", rows);
+  print_markdown_table(
+      {"arch", "length", "tokens/s", "t(L) s", "CPU s", "peak RSS MiB", "RSS MiB"}, "llrrrrr",
+      rows);
   if (!ratios.empty()) {
     fmt::print("\n");
-    print_markdown_table({"arch", "time ratio", "peak RSS ratio"}, "lrr", ratios);
+    print_markdown_table(
+        {"arch", "length ratio", "wall time ratio", "CPU time ratio", "peak RSS ratio"}, "lrrrr",
+        ratios);
   }
   fmt::print(
       "\nEach architecture streams random tokens through one Streamer (batch 1) in a process of its "
-      "own; t(L): wall seconds from the first token to token L; peak RSS: VmHWM at L.\n");
+      "own; t(L): wall seconds from the first token to token L; CPU s: the process's CPU seconds over "
+      "the same span (the time ratio that other processes' load does not stretch); peak RSS: VmHWM "
+      "at L, RSS: VmRSS at L.\n");
   if (!a.json.empty()) {
     nlohmann::json j = nlohmann::json::array();
     for (const StreamBenchResult& r : results) j.push_back(nlohmann::json::parse(stream_result_json(r)));
