@@ -101,7 +101,9 @@ std::string to_svg(const EvalReport& r, const std::string& title) {
   const size_t D = std::max<size_t>(depth_count(r), 1);
   const size_t rows = r.cells.size() / D;
   constexpr int kCellW = 80, kCellH = 36, kLeft = 110, kTop = 80, kBottom = 50;
-  const int width = kLeft + int(D) * kCellW + 20, height = kTop + int(rows) * kCellH + kBottom;
+  // Wide enough for the title too (about 9 px a character at 16 px).
+  const int width = std::max(kLeft + int(D) * kCellW + 20, int(title.size()) * 9 + 40);
+  const int height = kTop + int(rows) * kCellH + kBottom;
   double lo = 0, hi = 1;  // the colour scale's range (accuracy; lm: bits per byte, reversed)
   if (is_lm(r) && !r.cells.empty()) {
     lo = hi = r.cells[0].bits_per_byte;
