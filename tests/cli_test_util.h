@@ -35,7 +35,9 @@ class CliTest : public io::testing::ScratchDir {
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }
-  void write(const std::string& name, const std::string& text) { std::ofstream(path(name)) << text; }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+  }
 };
 
 // Bad input: exit code 2 and one line on stderr, "titans: error: …" naming the problem.

@@ -26,7 +26,8 @@ class EvalCli : public titans::testing::CliTest {
 TEST_F(EvalCli, WritesTableJsonAndSvg) {
   const CliRun r = titans("eval --model '" + model_ +
                           "' --task passkey --lengths 300,600 --depths 0,1 --samples 2 --threads 1 "
-                          "--json '" + path("e.json") + "' --svg '" + path("e.svg") + "'");
+                          "--json '" +
+                          path("e.json") + "' --svg '" + path("e.svg") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("| 600 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("% depth 1"), std::string::npos) << r.out;
@@ -43,14 +44,16 @@ TEST_F(EvalCli, BadInputIsOneLineAndExit2) {
   expect_one_line_error(titans(m + "--task passkey --lengths 1K --depths 0,1.5"), "depth");
   expect_one_line_error(titans(m + "--task passkey --lengths 1X"), "length");
   expect_one_line_error(titans(m + "--task mix:passkey=1,mqar=1 --lengths 1K"), "mixture");
-  expect_one_line_error(titans("eval --model '" + path("missing.safetensors") +
-                               "' --task passkey --lengths 1K"),
-                        "missing.safetensors");
+  expect_one_line_error(
+      titans("eval --model '" + path("missing.safetensors") + "' --task passkey --lengths 1K"),
+      "missing.safetensors");
 }
 
 TEST_F(EvalCli, BenchStreamRunsEachArchInAChild) {
-  const CliRun r = titans("bench stream --archs swa,infini --lengths 1K,2K --piece 512 --threads 1 "
-                          "--json '" + path("s.json") + "'");
+  const CliRun r = titans(
+      "bench stream --archs swa,infini --lengths 1K,2K --piece 512 --threads 1 "
+      "--json '" +
+      path("s.json") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("| swa "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| infini "), std::string::npos) << r.out;

@@ -1,13 +1,12 @@
 // The evaluator (eval/evaluator.h) and its reports (eval/report.h) on fresh tiny models: prefix
 // sharing changes nothing but the tokens fed; the decode loop's bounds; the scoring plumbing
 // (force-feeding the reference scores 1); JSON records, SVG cells, length and depth parsing.
-#include "eval/evaluator.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "eval/evaluator.h"
 #include "eval/lengths.h"
 #include "eval/report.h"
 #include "model_test_util.h"
@@ -30,6 +29,15 @@ const std::string& small_text() {
     return s;
   }();
   return text;
+}
+
+// passkey at `lengths`, depths 0, 0.5, 1, two samples per cell.
+Result<EvalReport> passkey_eval(const Model& model, std::vector<int64_t> lengths) {
+  EvalOptions opt;
+  opt.lengths = std::move(lengths);
+  opt.depths = {0, 0.5, 1};
+  opt.samples = 2;
+  return evaluate(model, task("passkey"), {}, opt);
 }
 
 TEST(EvalLengths, SuffixesAndErrors) {
@@ -143,11 +151,7 @@ TEST(Evaluator, ForcedReferenceScoresOne) {
 // Without forcing, an untrained model does not answer: scores are 0 or 1 and cells their mean.
 TEST(Evaluator, CellsAreMeansOfTheirExamples) {
   const std::unique_ptr<Model> model = tiny_model("infini", 5);
-  EvalOptions opt;
-  opt.lengths = {300, 500};
-  opt.depths = {0, 0.5, 1};
-  opt.samples = 2;
-  Result<EvalReport> r = evaluate(*model, task("passkey"), {}, opt);
+  Result<EvalReport> r = passkey_eval(*model, {300, 500});
   ASSERT_TRUE(r.ok()) << r.message();
   ASSERT_EQ(r->cells.size(), 6u);
   EXPECT_TRUE(r->has_depth);
@@ -220,11 +224,7 @@ class EvalReports : public ::testing::Test {
  protected:
   void SetUp() override {
     model_ = tiny_model("titans_mal", 5);
-    EvalOptions opt;
-    opt.lengths = {300, 600};
-    opt.depths = {0, 0.5, 1};
-    opt.samples = 2;
-    Result<EvalReport> r = evaluate(*model_, task("passkey"), {}, opt);
+    Result<EvalReport> r = passkey_eval(*model_, {300, 600});
     ASSERT_TRUE(r.ok()) << r.message();
     report_ = *r;
   }
@@ -263,7 +263,7 @@ TEST_F(EvalReports, SvgHasOneRectPerCell) {
   EXPECT_EQ(count(svg, "<rect class=\"cell\""), report_.cells.size());
   EXPECT_EQ(count(svg, "<text"), count(svg, "</text>"));
   EXPECT_NE(svg.find("&lt;titans_mal&gt; &amp; passkey"), std::string::npos);  // escaped title
-  EXPECT_NE(svg.find(">600<"), std::string::npos);                              // a length label
+  EXPECT_NE(svg.find(">600<"), std::string::npos);                             // a length label
 }
 
 TEST_F(EvalReports, TableHasARowPerLength) {

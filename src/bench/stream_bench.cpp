@@ -72,9 +72,10 @@ Result<StreamBenchResult> run_stream_bench(const Model& model, const StreamBench
                          next == lengths.size())) {
       last_report = now;
       const double rate = double(s.position()) / std::max(sec, 1e-9);
-      opt.progress(fmt::format("{}: {} / {} tokens, {:.0f} tok/s, peak RSS {:.0f} MiB, ETA {:.0f} s",
-                               r.arch, s.position(), lengths.back(), rate, vm_hwm_mib(),
-                               double(lengths.back() - s.position()) / rate));
+      opt.progress(
+          fmt::format("{}: {} / {} tokens, {:.0f} tok/s, peak RSS {:.0f} MiB, ETA {:.0f} s", r.arch,
+                      s.position(), lengths.back(), rate, vm_hwm_mib(),
+                      double(lengths.back() - s.position()) / rate));
     }
   }
   return r;
@@ -102,9 +103,8 @@ Result<StreamBenchResult> parse_stream_result_json(const std::string& text) {
     r.skipped = j.at("skipped").get<std::vector<int64_t>>();
     for (const nlohmann::json& p : j.at("points"))
       r.points.push_back({p.at("length").get<int64_t>(), p.at("seconds").get<double>(),
-                          p.at("cpu_seconds").get<double>(),
-                          p.at("tokens_per_s").get<double>(), p.at("peak_rss_mib").get<double>(),
-                          p.at("rss_mib").get<double>()});
+                          p.at("cpu_seconds").get<double>(), p.at("tokens_per_s").get<double>(),
+                          p.at("peak_rss_mib").get<double>(), p.at("rss_mib").get<double>()});
     return r;
   } catch (const nlohmann::json::exception& e) {
     return Status::error(std::string("bench stream: the child's answer is not a result: ") +

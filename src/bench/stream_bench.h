@@ -27,7 +27,7 @@ struct StreamBenchOptions {
 
 struct StreamBenchPoint {
   int64_t length = 0;
-  double seconds = 0;       // wall time from the first token to this length
+  double seconds = 0;  // wall time from the first token to this length
   // This process's CPU time over the same span: on a shared machine the linear-time check, as
   // other processes' load stretches wall time but not (much) CPU time.
   double cpu_seconds = 0;
@@ -38,7 +38,7 @@ struct StreamBenchPoint {
 
 struct StreamBenchResult {
   std::string arch;
-  bool unbounded = false;            // the state grows with the stream (transformer)
+  bool unbounded = false;                // the state grows with the stream (transformer)
   std::vector<StreamBenchPoint> points;  // one per length reached, increasing
   std::vector<int64_t> skipped;          // lengths not streamed (over max_tokens)
 };

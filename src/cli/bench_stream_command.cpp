@@ -66,7 +66,8 @@ int run_child_bench(const StreamArgs& a, const std::vector<int64_t>& lengths) {
   opt.seed = a.seed;
   const ModelConfig& cfg = (*model)->config();
   // The Streamer holds up to three copies of a state (work graph, two state graphs).
-  if (unbounded_state(cfg)) opt.max_tokens = half_available_memory() / (3 * state_bytes_per_token(cfg));
+  if (unbounded_state(cfg))
+    opt.max_tokens = half_available_memory() / (3 * state_bytes_per_token(cfg));
   const bool tty = isatty(STDERR_FILENO) != 0;
   opt.progress = [tty](const std::string& s) {
     if (tty)
@@ -109,10 +110,11 @@ int bench_stream(const StreamArgs& a) {
   std::vector<StreamBenchResult> results;
   const size_t runs = a.model.empty() ? a.archs.size() : 1;
   for (size_t i = 0; i < runs; ++i) {
-    std::vector<std::string> argv = {exe,       "bench",      "stream",
-                                     "--child", "--lengths",  a.lengths,
-                                     "--piece", std::to_string(a.piece),
-                                     "--seed",  std::to_string(a.seed),
+    std::vector<std::string> argv = {exe,         "bench",
+                                     "stream",    "--child",
+                                     "--lengths", a.lengths,
+                                     "--piece",   std::to_string(a.piece),
+                                     "--seed",    std::to_string(a.seed),
                                      "--threads", std::to_string(a.threads)};
     if (a.model.empty())
       argv.insert(argv.end(), {"--archs", a.archs[i], "--config-size", a.config_size});
@@ -133,8 +135,8 @@ int bench_stream(const StreamArgs& a) {
 
   print_bench_heading("stream");
   fmt::print("Command: `titans bench stream {} --lengths {} --piece {} --threads {}`\n\n",
-             a.model.empty() ? fmt::format("--archs {} --config-size {}",
-                                           fmt::join(a.archs, ","), a.config_size)
+             a.model.empty() ? fmt::format("--archs {} --config-size {}", fmt::join(a.archs, ","),
+                                           a.config_size)
                              : "--model " + a.model,
              a.lengths, a.piece > 0 ? a.piece : Streamer::kDefaultPiece, a.threads);
   fmt::print("Load average (1, 5, 15 min): {} before, {} after.\n\n", load_before, load_average());
@@ -146,8 +148,8 @@ int bench_stream(const StreamArgs& a) {
                       fmt::format("{:.2f}", p.seconds), fmt::format("{:.2f}", p.cpu_seconds),
                       fmt::format("{:.1f}", p.peak_rss_mib), fmt::format("{:.1f}", p.rss_mib)});
     for (int64_t skipped : r.skipped)
-      rows.push_back({arch, eval::format_length(skipped), "skipped: the KV cache would not fit",
-                      "", "", "", ""});
+      rows.push_back({arch, eval::format_length(skipped), "skipped: the KV cache would not fit", "",
+                      "", "", ""});
     const size_t n = r.points.size();
     if (n >= 2) {
       const StreamBenchPoint &lo = r.points.front(), &mid = r.points[n - 2], &hi = r.points.back();
@@ -159,9 +161,8 @@ int bench_stream(const StreamArgs& a) {
                                     hi.peak_rss_mib / lo.peak_rss_mib)});
     }
   }
-  print_markdown_table(
-      {"arch", "length", "tokens/s", "t(L) s", "CPU s", "peak RSS MiB", "RSS MiB"}, "llrrrrr",
-      rows);
+  print_markdown_table({"arch", "length", "tokens/s", "t(L) s", "CPU s", "peak RSS MiB", "RSS MiB"},
+                       "llrrrrr", rows);
   if (!ratios.empty()) {
     fmt::print("\n");
     print_markdown_table(
@@ -169,13 +170,16 @@ int bench_stream(const StreamArgs& a) {
         ratios);
   }
   fmt::print(
-      "\nEach architecture streams random tokens through one Streamer (batch 1) in a process of its "
-      "own; t(L): wall seconds from the first token to token L; CPU s: the process's CPU seconds over "
+      "\nEach architecture streams random tokens through one Streamer (batch 1) in a process of "
+      "its "
+      "own; t(L): wall seconds from the first token to token L; CPU s: the process's CPU seconds "
+      "over "
       "the same span (the time ratio that other processes' load does not stretch); peak RSS: VmHWM "
       "at L, RSS: VmRSS at L.\n");
   if (!a.json.empty()) {
     nlohmann::json j = nlohmann::json::array();
-    for (const StreamBenchResult& r : results) j.push_back(nlohmann::json::parse(stream_result_json(r)));
+    for (const StreamBenchResult& r : results)
+      j.push_back(nlohmann::json::parse(stream_result_json(r)));
     if (Status s = eval::write_text(a.json, j.dump(2) + "\n"); !s) {
       fmt::print(stderr, "titans: error: {}\n", s.message());
       return 2;

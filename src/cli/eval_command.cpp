@@ -42,11 +42,11 @@ void print_progress(const eval::EvalProgress& p) {
   static double last_line = -1e9;
   if (!tty && p.seconds - last_line < 10) return;
   last_line = p.seconds;
-  const std::string line = fmt::format(
-      "eval: length {} depth {} sample {} | {}/{} examples | {:.0f} tok/s | ETA {}",
-      eval::format_length(p.length), p.depth < 0 ? "-" : fmt::format("{:g}", p.depth),
-      p.sample + 1, p.examples_done, p.examples_total,
-      double(p.tokens_fed) / std::max(p.seconds, 1e-9), duration(p.eta_seconds));
+  const std::string line =
+      fmt::format("eval: length {} depth {} sample {} | {}/{} examples | {:.0f} tok/s | ETA {}",
+                  eval::format_length(p.length), p.depth < 0 ? "-" : fmt::format("{:g}", p.depth),
+                  p.sample + 1, p.examples_done, p.examples_total,
+                  double(p.tokens_fed) / std::max(p.seconds, 1e-9), duration(p.eta_seconds));
   if (tty)
     fmt::print(stderr, "\r\033[K{}", line);
   else

@@ -52,8 +52,8 @@ void sort_group(Group& g) {
   for (size_t i = 0; i + 1 < g.sorted.size(); ++i) {
     const std::vector<int32_t>&a = g.sorted[i]->ex.tokens, &b = g.sorted[i + 1]->ex.tokens;
     const size_t n = std::min(a.size(), b.size());
-    g.lcp[i] = int64_t(std::mismatch(a.begin(), a.begin() + ptrdiff_t(n), b.begin()).first -
-                       a.begin());
+    g.lcp[i] =
+        int64_t(std::mismatch(a.begin(), a.begin() + ptrdiff_t(n), b.begin()).first - a.begin());
   }
 }
 
@@ -67,8 +67,8 @@ struct Split {
 };
 
 Split split_range(const Group& g, int64_t pos, size_t lo, size_t hi, int64_t piece) {
-  const int64_t common = *std::min_element(g.lcp.begin() + ptrdiff_t(lo),
-                                           g.lcp.begin() + ptrdiff_t(hi - 1));
+  const int64_t common =
+      *std::min_element(g.lcp.begin() + ptrdiff_t(lo), g.lcp.begin() + ptrdiff_t(hi - 1));
   Split s;
   s.shared_end = std::max(pos, common / piece * piece);
   size_t start = lo;
@@ -93,8 +93,11 @@ int64_t planned_tokens(const Group& g, int64_t pos, size_t lo, size_t hi, int64_
 class Runner {
  public:
   Runner(const Model& model, const EvalOptions& opt, EvalReport& report)
-      : model_(model), opt_(opt), report_(report),
-        piece_(opt.piece > 0 ? opt.piece : Streamer::kDefaultPiece), start_(Clock::now()) {}
+      : model_(model),
+        opt_(opt),
+        report_(report),
+        piece_(opt.piece > 0 ? opt.piece : Streamer::kDefaultPiece),
+        start_(Clock::now()) {}
 
   void begin(int64_t length, int sample, int64_t examples_total, int64_t planned_left) {
     progress_.length = length;
@@ -144,9 +147,8 @@ class Runner {
     progress_.depth = -1;
     if (Status st = feed(s, ex.tokens, on_piece); !st) return st;
     ExampleResult& r = report_.examples[it.result];
-    r.score = ex.scoring == data::Scoring::kLoss
-                  ? (counted ? bits / double(counted) : 0.0)
-                  : data::score_predictions(ex, predictions);
+    r.score = ex.scoring == data::Scoring::kLoss ? (counted ? bits / double(counted) : 0.0)
+                                                 : data::score_predictions(ex, predictions);
     bits_ = bits;
     counted_ = counted;
     finished_example();
@@ -212,7 +214,8 @@ class Runner {
         next = it.reference[size_t(k)];
       }
       r.generated.push_back(next);
-      if (k + 1 == ex.max_new_tokens || (opt_.force_reference && size_t(k + 1) == it.reference.size()))
+      if (k + 1 == ex.max_new_tokens ||
+          (opt_.force_reference && size_t(k + 1) == it.reference.size()))
         break;
       const int32_t one[1] = {next};
       if (Status st = feed(s, one); !st) return st;
@@ -328,8 +331,7 @@ Result<EvalReport> evaluate(const Model& model, const data::TaskSpec& task,
         const int64_t piece = opt.piece > 0 ? opt.piece : Streamer::kDefaultPiece;
         sharing = double(planned_tokens(g, 0, 0, g.sorted.size(), piece)) / double(unshared);
       }
-      run.begin(L, s, examples_total,
-                int64_t(sharing * double(unshared + unshared_left)));
+      run.begin(L, s, examples_total, int64_t(sharing * double(unshared + unshared_left)));
       if (scored_by_generation(report.scoring)) {
         if (Status st = run.run_group(g); !st) return st;
       } else {

@@ -26,8 +26,8 @@ namespace titans::eval {
 // Where the evaluation stands, for a live status line.
 struct EvalProgress {
   int64_t length = 0;
-  double depth = -1;       // the depth of the example being fed (−1: none, or several)
-  int sample = 0;          // 0-based sample index being fed
+  double depth = -1;  // the depth of the example being fed (−1: none, or several)
+  int sample = 0;     // 0-based sample index being fed
   int64_t examples_done = 0, examples_total = 0;
   int64_t tokens_fed = 0;  // through the model so far (shared prefixes once)
   double seconds = 0;

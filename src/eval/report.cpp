@@ -24,18 +24,28 @@ size_t depth_count(const EvalReport& r) {
 std::string depth_label(double d) { return d < 0 ? "all" : fmt::format("{:g}", d); }
 
 std::string cell_text(const EvalReport& r, const CellResult& c) {
-  return is_lm(r) ? fmt::format("{:.3f}", c.bits_per_byte) : fmt::format("{:.1f}", 100 * c.accuracy);
+  return is_lm(r) ? fmt::format("{:.3f}", c.bits_per_byte)
+                  : fmt::format("{:.1f}", 100 * c.accuracy);
 }
 
 std::string xml_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -107,7 +117,8 @@ std::string to_svg(const EvalReport& r, const std::string& title) {
   double lo = 0, hi = 1;  // the colour scale's range (accuracy; lm: bits per byte, reversed)
   if (is_lm(r) && !r.cells.empty()) {
     lo = hi = r.cells[0].bits_per_byte;
-    for (const CellResult& c : r.cells) lo = std::min(lo, c.bits_per_byte), hi = std::max(hi, c.bits_per_byte);
+    for (const CellResult& c : r.cells)
+      lo = std::min(lo, c.bits_per_byte), hi = std::max(hi, c.bits_per_byte);
     if (hi - lo < 1e-9) hi = lo + 1;
   }
   std::string s = fmt::format(
@@ -138,8 +149,9 @@ std::string to_svg(const EvalReport& r, const std::string& title) {
           "<rect class=\"cell\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
           "fill=\"hsl({}, 70%, 55%)\" stroke=\"white\"/>\n",
           x, y, kCellW, kCellH, hue);
-      s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{}{}</text>\n",
-                       x + kCellW / 2, y + kCellH / 2 + 5, cell_text(r, c), is_lm(r) ? "" : "%");
+      s += fmt::format(
+          "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{}{}</text>\n",
+          x + kCellW / 2, y + kCellH / 2 + 5, cell_text(r, c), is_lm(r) ? "" : "%");
     }
   }
   s += fmt::format(
