@@ -1,10 +1,13 @@
 // Shared helpers of the model tests (model_test, model_file_test) and tests/model_dump.cpp.
 #pragma once
 
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "models/model.h"
+#include "models/model_config.h"
 #include "models/registry.h"
 #include "tensor/index_iter.h"
 
@@ -35,6 +38,16 @@ inline Tensor ids_tensor(Graph& g, const std::vector<int32_t>& ids, int64_t B, i
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = t0; i < t1; ++i) t.ptr<int32_t>()[b * (t1 - t0) + i - t0] = ids[size_t(b * T + i)];
   return t;
+}
+
+// A fresh float32 model of `arch`'s tiny preset (configs/<arch>-tiny.json); throws (a test
+// failure under GoogleTest) when the preset does not build.
+inline std::unique_ptr<Model> tiny_model(const std::string& arch, uint64_t seed) {
+  Result<ModelConfig> c = resolve_config(arch + "-tiny");
+  if (!c) throw std::runtime_error(c.message());
+  Result<std::unique_ptr<Model>> m = create_model(*c, seed);
+  if (!m) throw std::runtime_error(m.message());
+  return std::move(m.value());
 }
 
 }  // namespace titans

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <fstream>
+#include <string>
 
 namespace titans {
 
@@ -20,5 +21,20 @@ inline double peak_rss_mib() {
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_maxrss) / 1024.0;
 }
+
+// A "VmXXX:  1234 kB" line of /proc/self/status in MiB (0 where the field is missing). VmHWM is the
+// peak resident set like ru_maxrss; VmRSS the current one (the streaming bench reports both).
+inline double proc_status_mib(const std::string& field) {
+  std::ifstream f("/proc/self/status");
+  std::string name;
+  double kib = 0;
+  while (f >> name) {
+    if (name == field + ":" && f >> kib) return kib / 1024.0;
+    f.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+inline double vm_hwm_mib() { return proc_status_mib("VmHWM"); }
+inline double vm_rss_mib() { return proc_status_mib("VmRSS"); }
 
 }  // namespace titans

@@ -64,6 +64,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   add_bench_memory_command(*bench, exit_code);
   add_bench_attention_command(*bench, exit_code);
   add_bench_train_command(*bench, exit_code);
+  add_bench_stream_command(*bench, exit_code);
 }
 
 }  // namespace titans::cli

@@ -15,6 +15,8 @@ void add_bench_memory_command(CLI::App& bench, int* exit_code);
 void add_bench_attention_command(CLI::App& bench, int* exit_code);
 // `bench train` (bench_train_command.cpp).
 void add_bench_train_command(CLI::App& bench, int* exit_code);
+// `bench stream` (bench_stream_command.cpp).
+void add_bench_stream_command(CLI::App& bench, int* exit_code);
 
 // The PyTorch peer's options: --no-torch, --python, --reference-dir.
 struct PeerArgs {

@@ -16,5 +16,6 @@ void add_forward_command(CLI::App& app, int* exit_code);
 void add_train_command(CLI::App& app, int* exit_code);
 void add_stream_command(CLI::App& app, int* exit_code);
 void add_generate_command(CLI::App& app, int* exit_code);
+void add_eval_command(CLI::App& app, int* exit_code);
 
 }  // namespace titans::cli

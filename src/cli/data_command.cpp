@@ -7,9 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "data/corpus.h"
-#include "data/sentences.h"
-#include "data/tasks.h"
+#include "data/task_text.h"
 #include "data/tokenizer.h"
 
 namespace titans::cli {
@@ -79,24 +77,12 @@ int run_data(const DataArgs& a) {
     return 2;
   }
   // Only tasks that read text load the corpus, so passkey / sniah1 / mqar work without it.
-  bool needs_text = false;
-  for (const TaskInfo& t : task_registry())
-    for (const auto& [name, w] : spec->parts)
-      if (t.name == name) needs_text = needs_text || t.needs_lm_text || t.needs_natural_text;
-  std::optional<Corpus> corpus;
-  SentenceBank bank;
+  TaskText text;
   TaskContext context;
   context.params = a.params;
-  if (needs_text) {
-    Result<Corpus> loaded = load_corpus(a.corpus.empty() ? default_corpus_path() : a.corpus);
-    if (!loaded.ok()) {
-      fmt::print(stderr, "titans: error: {}\n", loaded.message());
-      return 2;
-    }
-    corpus = std::move(loaded.value());
-    bank = SentenceBank::from_text(corpus->text);
-    context.lm_text = corpus->text;
-    context.natural = &bank;
+  if (Status s = load_task_text(*spec, a.corpus, &text, &context); !s) {
+    fmt::print(stderr, "titans: error: {}\n", s.message());
+    return 2;
   }
   Result<Example> ex = generate(*spec, context, a.length, a.depth, a.seed);
   if (!ex.ok()) {

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   titans::cli::add_train_command(app, &exit_code);
   titans::cli::add_stream_command(app, &exit_code);
   titans::cli::add_generate_command(app, &exit_code);
+  titans::cli::add_eval_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
