@@ -23,6 +23,8 @@
 #include "data/sampler.h"
 #include "data/tasks.h"
 #include "infer/streamer.h"
+#include "io/safetensors.h"
+#include "models/model_config.h"
 #include "models/model_file.h"
 
 namespace {
@@ -35,6 +37,25 @@ std::vector<std::string> split(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(item);
   return out;
+}
+
+// A model file, or a training checkpoint (its `param.<name>` tensors and `config` metadata), so a
+// run's progress can be scored while it trains.
+Result<std::unique_ptr<Model>> load_model_or_checkpoint(const std::string& path) {
+  auto model = load_model(path);
+  if (model) return model;
+  auto file = io::SafetensorsFile::open(path);
+  if (!file) return model.status();
+  const auto& meta = file->metadata();
+  const auto config = meta.find("config");
+  if (meta.find("kind") == meta.end() || config == meta.end()) return model.status();
+  auto cfg = config_from_json(config->second);
+  if (!cfg) return cfg.status();
+  auto fresh = create_model(*cfg, 0);
+  if (!fresh) return fresh.status();
+  for (const Parameter& p : (*fresh)->params().params())
+    if (Status s = file->read_into("param." + p.name, p.tensor); !s) return s;
+  return fresh;
 }
 
 int32_t argmax(std::span<const float> row) {
@@ -101,7 +122,7 @@ int main(int argc, char** argv) {
   if (a.model.empty()) return usage();
   if (a.threads > 0) omp_set_num_threads(a.threads);
 
-  auto model = load_model(a.model);
+  auto model = load_model_or_checkpoint(a.model);
   if (!model) {
     fmt::print(stderr, "passkey_check: {}\n", model.message());
     return 2;
