@@ -1,7 +1,8 @@
 // passkey_check: greedy-decoding passkey accuracy of a model file at given lengths and depths, and
 // its streaming speed. A private checker until `titans eval` exists (docs/TASKS.md's evaluation
-// view): feed tokens[0, prompt_length) through a Streamer (any length, bounded memory), greedy-decode
-// max_new_tokens one token at a time with the state carried, score with data::score_generation.
+// view): feed tokens[0, prompt_length) through a Streamer (any length, bounded memory),
+// greedy-decode max_new_tokens one token at a time with the state carried, score with
+// data::score_generation.
 //
 //   passkey_check MODEL [--lengths 2048,4096] [--depths 0,0.25,0.5,0.75,1 | random]
 //                       [--samples N] [--seed S] [--threads T] [--piece P] [--verbose]
@@ -129,8 +130,8 @@ int main(int argc, char** argv) {
   }
   auto spec = data::parse_task("passkey");
   const data::TaskContext context;  // passkey reads no text
-  fmt::print("model {} | seed {} | {} samples per (length, depth) | {} thread(s)\n", a.model, a.seed,
-             a.samples, a.threads);
+  fmt::print("model {} | seed {} | {} samples per (length, depth) | {} thread(s)\n", a.model,
+             a.seed, a.samples, a.threads);
 
   int total = 0, correct = 0;
   double stream_tokens = 0, stream_seconds = 0;
@@ -149,11 +150,14 @@ int main(int argc, char** argv) {
         }
         Streamer st(**model, 1, a.piece);
         const auto t0 = std::chrono::steady_clock::now();
-        if (Status fs = st.feed(std::span<const int32_t>(ex->tokens.data(), size_t(ex->prompt_length))); !fs) {
+        if (Status fs =
+                st.feed(std::span<const int32_t>(ex->tokens.data(), size_t(ex->prompt_length)));
+            !fs) {
           fmt::print(stderr, "passkey_check: {}\n", fs.message());
           return 2;
         }
-        stream_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        stream_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         stream_tokens += double(ex->prompt_length);
         std::string generated;
         for (int k = 0; k < ex->max_new_tokens; ++k) {
@@ -184,8 +188,8 @@ int main(int argc, char** argv) {
     total += len_total;
     correct += len_correct;
   }
-  fmt::print("total {}/{} = {:.2f}% | streaming {:.0f} tokens/s ({:.0f} tokens in {:.1f} s)\n", correct,
-             total, 100.0 * correct / total, stream_tokens / stream_seconds, stream_tokens,
+  fmt::print("total {}/{} = {:.2f}% | streaming {:.0f} tokens/s ({:.0f} tokens in {:.1f} s)\n",
+             correct, total, 100.0 * correct / total, stream_tokens / stream_seconds, stream_tokens,
              stream_seconds);
   return 0;
 }

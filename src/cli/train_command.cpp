@@ -97,12 +97,15 @@ Result<std::unique_ptr<Trainer>> start(const TrainArgs& a, const CLI::App& cmd, 
     if (!cfg) return cfg.status();
     if (Status s = a.opts.validate(); !s) return s;
     if (Status s = load_texts(a.opts, texts); !s) return s;
-    Result<std::unique_ptr<Model>> model = a.init.empty() ? create_model(*cfg, a.opts.seed) : load_model(a.init);
+    Result<std::unique_ptr<Model>> model =
+        a.init.empty() ? create_model(*cfg, a.opts.seed) : load_model(a.init);
     if (!model) return model.status();
     // The config stays required and must be the model file's, so a stage's command says what it trains.
     if (!a.init.empty() && config_to_json((*model)->config()) != config_to_json(*cfg))
-      return Status::error("--init: the config of " + a.init + " differs from --config " + a.config);
-    if (!a.init.empty()) note("weights from " + a.init + " (--init); a fresh optimiser and schedule");
+      return Status::error("--init: the config of " + a.init + " differs from --config " +
+                           a.config);
+    if (!a.init.empty())
+      note("weights from " + a.init + " (--init); a fresh optimiser and schedule");
     note(fmt::format("{} model, {} parameters; task {}, {} steps of {} x {} x {} tokens", cfg->arch,
                      (*model)->params().numel(), a.opts.task, a.opts.steps, a.opts.accum, a.opts.batch, a.opts.seq));
     return Trainer::create(std::move(model.value()), a.opts, a.out, texts.train, texts.validation);
@@ -162,7 +165,8 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--task", o.task, "mqar, passkey, sniah1-3, qa1-3, lm or mix:TASK=W,... (docs/TASKS.md)");
   cmd->add_option("--out", args->out, "the run's folder: model.safetensors, log.jsonl, checkpoints/");
   cmd->add_flag("--resume", args->resume, "continue the run in --out from its newest complete checkpoint");
-  cmd->add_option("--init", args->init, "a new run starts from this model file's weights (curriculum stages)")
+  cmd->add_option("--init", args->init,
+                  "a new run starts from this model file's weights (curriculum stages)")
       ->excludes("--resume");
   cmd->add_option("--steps", o.steps, "optimisation steps in all")->capture_default_str();
   cmd->add_option("--batch", o.batch, "examples per micro-batch")->capture_default_str();
