@@ -28,8 +28,8 @@ COMMON="--config $CONFIG --task passkey --seq $SEQ --batch 16 --eval-every 50 --
 #      after the last digit, and "the first integer" of " 29558888" is wrong.
 STAGES=(
   "1 $COMMON --full-lm-loss --steps 600 --lr 3e-3 --warmup 50 --seed 1"
-  "2 $COMMON --steps 1500 --lr 3e-3 --warmup 50 --seed 2 --init $OUT/stage1/model.safetensors"
-  "3 $COMMON --full-lm-loss --steps 300 --lr 1e-3 --warmup 20 --seed 3 --init $OUT/stage2/model.safetensors"
+  "2 $COMMON --steps 800 --lr 3e-3 --warmup 50 --seed 2 --init $OUT/stage1/model.safetensors"
+  "3 $COMMON --full-lm-loss --steps 1200 --lr 1e-3 --warmup 20 --seed 3 --init $OUT/stage2/model.safetensors"
 )
 CMDS=""
 for stage in "${STAGES[@]}"; do
