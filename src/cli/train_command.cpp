@@ -22,6 +22,7 @@ using data::TaskContext;
 
 struct TrainArgs {
   std::string config, out;
+  std::string init;  // a model file whose weights start a new run (a curriculum's next stage)
   bool resume = false;
   TrainOptions opts;
   int threads = 0;
@@ -77,6 +78,7 @@ const std::vector<Override>& overrides() {
       TITANS_OVERRIDE("--keep", keep),           TITANS_OVERRIDE("--corpus", corpus),
       TITANS_OVERRIDE("--pairs", task_params.mqar_pairs), TITANS_OVERRIDE("--mqar-vocab", task_params.mqar_vocab),
       TITANS_OVERRIDE("--facts", task_params.qa_facts),
+      TITANS_OVERRIDE("--full-lm-loss", task_params.full_lm_loss),
   };
 #undef TITANS_OVERRIDE
   return list;
@@ -95,8 +97,15 @@ Result<std::unique_ptr<Trainer>> start(const TrainArgs& a, const CLI::App& cmd, 
     if (!cfg) return cfg.status();
     if (Status s = a.opts.validate(); !s) return s;
     if (Status s = load_texts(a.opts, texts); !s) return s;
-    Result<std::unique_ptr<Model>> model = create_model(*cfg, a.opts.seed);
+    Result<std::unique_ptr<Model>> model =
+        a.init.empty() ? create_model(*cfg, a.opts.seed) : load_model(a.init);
     if (!model) return model.status();
+    // The config stays required and must be the model file's, so a stage's command says what it trains.
+    if (!a.init.empty() && config_to_json((*model)->config()) != config_to_json(*cfg))
+      return Status::error("--init: the config of " + a.init + " differs from --config " +
+                           a.config);
+    if (!a.init.empty())
+      note("weights from " + a.init + " (--init); a fresh optimiser and schedule");
     note(fmt::format("{} model, {} parameters; task {}, {} steps of {} x {} x {} tokens", cfg->arch,
                      (*model)->params().numel(), a.opts.task, a.opts.steps, a.opts.accum, a.opts.batch, a.opts.seq));
     return Trainer::create(std::move(model.value()), a.opts, a.out, texts.train, texts.validation);
@@ -156,6 +165,9 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--task", o.task, "mqar, passkey, sniah1-3, qa1-3, lm or mix:TASK=W,... (docs/TASKS.md)");
   cmd->add_option("--out", args->out, "the run's folder: model.safetensors, log.jsonl, checkpoints/");
   cmd->add_flag("--resume", args->resume, "continue the run in --out from its newest complete checkpoint");
+  cmd->add_option("--init", args->init,
+                  "a new run starts from this model file's weights (curriculum stages)")
+      ->excludes("--resume");
   cmd->add_option("--steps", o.steps, "optimisation steps in all")->capture_default_str();
   cmd->add_option("--batch", o.batch, "examples per micro-batch")->capture_default_str();
   cmd->add_option("--seq", o.seq, "tokens per example")->capture_default_str();
@@ -174,6 +186,10 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--mqar-vocab", o.task_params.mqar_vocab, "mqar: token ids below this (<= the model's vocab)")
       ->capture_default_str();
   cmd->add_option("--facts", o.task_params.qa_facts, "qa1-qa3: facts per story (0: the task's default)");
+  // Retrieval tasks otherwise label only the answer, so nothing teaches what follows it (a passkey
+  // model that never saw a key end keeps emitting digits, and "the first integer" is then wrong).
+  cmd->add_flag("--full-lm-loss", o.task_params.full_lm_loss,
+                "retrieval tasks: label every next token, not only the answer");
   cmd->add_option("--print-every", args->print_every, "steps between progress lines")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
