@@ -90,8 +90,11 @@ TEST(Tasks, RetrievalTargetsAreExactlyTheCompletion) {
     const Example ex = make(name, 3000, 5);
     const int64_t n = int64_t(ex.tokens.size());
     ASSERT_GT(ex.prompt_length, 0);
-    // The completion is the answer after one space: " 71432", " kitchen".
-    EXPECT_EQ(text_of(ex, {ex.prompt_length, n - ex.prompt_length}), " " + ex.answer) << name;
+    // The completion is the answer after one space, closed by a period where the needle closes it
+    // (passkey, sniah*: " 71432."; qa*: " kitchen").
+    const std::string close = name.starts_with("qa") ? "" : ".";
+    EXPECT_EQ(text_of(ex, {ex.prompt_length, n - ex.prompt_length}), " " + ex.answer + close)
+        << name;
     for (int64_t i = 0; i < n; ++i) {
       const bool labelled = i >= ex.prompt_length - 1 && i < n - 1;
       EXPECT_EQ(ex.targets[size_t(i)], labelled ? ex.tokens[size_t(i + 1)] : kNoTarget)
@@ -198,7 +201,7 @@ TEST(Passkey, TemplateAnswerAndDepth) {
       EXPECT_EQ(text[size_t(ex.needles[0].pos - 1)], '\n');  // the key line is a line of its own
       EXPECT_EQ(text[size_t(ex.needles[0].pos + ex.needles[0].length)], '\n');
       EXPECT_NE(text.find(kFiller), std::string::npos);
-      EXPECT_TRUE(text.ends_with("\nWhat is the pass key? The pass key is " + key));
+      EXPECT_TRUE(text.ends_with("\nWhat is the pass key? The pass key is " + key + "."));
       EXPECT_EQ(ex.scoring, Scoring::kFirstInteger);
       EXPECT_EQ(ex.max_new_tokens, 8);
       EXPECT_TRUE(score_generation(ex, " " + key + ". The"));
@@ -239,7 +242,8 @@ TEST(Sniah, TemplatesAnswersAndDepth) {
         EXPECT_TRUE(text.starts_with(header + "\n"));
         EXPECT_TRUE(text.ends_with("\nWhat is the special magic " + what + " for " + key +
                                    " mentioned in the provided text? The special magic " + what +
-                                   " for " + key + " mentioned in the provided text is " + value));
+                                   " for " + key + " mentioned in the provided text is " + value +
+                                   "."));
         // The needle occurs once: the haystack does not repeat it.
         EXPECT_EQ(text.find(needle), text.rfind(needle));
         // S-NIAH-1's haystack is the filler; the others' is natural text without it.

@@ -22,7 +22,9 @@ HaystackLayout passkey_layout(int64_t key) {
   l.inserts = {fmt::format("The pass key is {0}. Remember it. {0} is the pass key.", key)};
   l.insert_separator = '\n';  // "Parts joined by newlines": the key line is a line of its own
   l.question = "What is the pass key? The pass key is";
-  l.completion = fmt::format(" {}", key);
+  // The period ends the answer as it ends the key line: a model trained on the completion learns
+  // where the key stops (without it, keys shorter than 5 digits were continued: " 46244" for 4624).
+  l.completion = fmt::format(" {}.", key);
   return l;
 }
 
@@ -39,7 +41,7 @@ HaystackLayout sniah_layout(int variant, const std::string& key, const std::stri
       "What is the special magic {0} for {1} mentioned in the provided text? The special magic {0} "
       "for {1} mentioned in the provided text is",
       what, key);
-  l.completion = " " + value;
+  l.completion = " " + value + ".";  // the needle's own punctuation; ends the answer (see passkey)
   return l;
 }
 
