@@ -112,6 +112,51 @@ TEST(Tasks, RetrievalTargetsAreExactlyTheCompletion) {
   }
 }
 
+// lead_jitter: j leading spaces (unlabelled) and the task's own example of length − j after them,
+// j uniform in [0, lead_jitter]; spans and the prompt shift by j; MQAR and lm are left alone.
+TEST(Tasks, LeadJitterPrependsSpacesAndShiftsTheSpans) {
+  TaskParams jitter;
+  jitter.lead_jitter = 31;
+  for (const std::string& name : kRetrievalTasks) {
+    std::set<int64_t> leads;
+    for (uint64_t seed = 0; seed < 40; ++seed) {
+      const Example ex = make(name, 1000, seed, 0.5, jitter);
+      ASSERT_EQ(ex.tokens.size(), 1000u) << name;
+      // The lead: qa* have no header, their haystack starts right after it; the others' header
+      // starts with a letter.
+      int64_t lead = 0;
+      if (name.starts_with("qa")) {
+        lead = ex.haystack.pos;
+      } else {
+        while (ex.tokens[size_t(lead)] == ' ') ++lead;
+        EXPECT_GT(ex.haystack.pos, lead) << name;
+      }
+      ASSERT_LE(lead, 31) << name;
+      leads.insert(lead);
+      for (int64_t i = 0; i < lead; ++i) {
+        EXPECT_EQ(ex.tokens[size_t(i)], int32_t(' '));
+        EXPECT_EQ(ex.targets[size_t(i)], kNoTarget);
+      }
+      EXPECT_EQ(text_of(ex, {ex.prompt_length, 1000 - ex.prompt_length}),
+                " " + ex.answer + (name.starts_with("qa") ? "" : "."));
+      // The needle span points at the needle's text (passkey: "The pass key is …").
+      if (name == "passkey") {
+        EXPECT_EQ(text_of(ex, ex.needles[0]).rfind("The pass key is ", 0), 0u);
+      }
+      EXPECT_TRUE(score_generation(ex, text_of(ex, {ex.prompt_length, 1000 - ex.prompt_length})));
+    }
+    EXPECT_GE(leads.size(), 10u) << name << ": the lead should vary across seeds";
+  }
+  // Without jitter the example is unchanged; MQAR ignores it.
+  EXPECT_EQ(make("passkey", 1000, 3, 0.5).tokens[0], int32_t('T'));
+  TaskParams mqar = jitter;
+  mqar.mqar_vocab = 64;
+  TaskParams plain;
+  plain.mqar_vocab = 64;
+  EXPECT_EQ(make("mqar", 128, 3, std::nullopt, mqar).tokens,
+            make("mqar", 128, 3, std::nullopt, plain).tokens);
+}
+
 TEST(Tasks, LengthBelowTheMinimumIsAnErrorNamingTaskAndMinimum) {
   for (const TaskInfo& t : task_registry()) {
     const TaskSpec spec = parse_task(t.name).value();

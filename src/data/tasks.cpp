@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "data/lm_windows.h"
+#include "data/tokenizer.h"
 
 namespace titans::data {
 
@@ -160,7 +161,21 @@ Result<Example> generate(const TaskSpec& spec, const TaskContext& context, int64
   }
   const std::string& task = spec.parts[pick].first;
   const double d = depth ? *depth : rng.uniform();
-  return generate_one(task, context, length, d, rng);
+  const bool text_task = task != "mqar" && task != "lm";
+  if (!text_task || context.params.lead_jitter <= 0)
+    return generate_one(task, context, length, d, rng);
+  const int64_t room =
+      std::min<int64_t>(context.params.lead_jitter, length - task_min_length(task, context.params));
+  const int64_t lead = int64_t(rng.below(uint64_t(room) + 1));
+  Result<Example> ex = generate_one(task, context, length - lead, d, rng);
+  if (ex.ok() && lead > 0) {
+    ex->tokens.insert(ex->tokens.begin(), size_t(lead), int32_t(' '));
+    ex->targets.insert(ex->targets.begin(), size_t(lead), kNoTarget);
+    ex->prompt_length += lead;
+    for (Span& s : ex->needles) s.pos += lead;
+    ex->haystack.pos += lead;
+  }
+  return ex;
 }
 
 }  // namespace titans::data
