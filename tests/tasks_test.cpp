@@ -112,43 +112,36 @@ TEST(Tasks, RetrievalTargetsAreExactlyTheCompletion) {
   }
 }
 
-// lead_jitter: j leading spaces (unlabelled) and the task's own example of length − j after them,
-// j uniform in [0, lead_jitter]; spans and the prompt shift by j; MQAR and lm are left alone.
-TEST(Tasks, LeadJitterPrependsSpacesAndShiftsTheSpans) {
+// tail_jitter: the task's own example of length − j, then j unlabelled spaces, j uniform in
+// [0, tail_jitter]: the question ends at different offsets; MQAR and lm are left alone.
+TEST(Tasks, TailJitterAppendsSpacesAfterTheCompletion) {
   TaskParams jitter;
-  jitter.lead_jitter = 31;
+  jitter.tail_jitter = 31;
   for (const std::string& name : kRetrievalTasks) {
-    std::set<int64_t> leads;
+    std::set<int64_t> tails;
     for (uint64_t seed = 0; seed < 40; ++seed) {
       const Example ex = make(name, 1000, seed, 0.5, jitter);
       ASSERT_EQ(ex.tokens.size(), 1000u) << name;
-      // The lead: qa* have no header, their haystack starts right after it; the others' header
-      // starts with a letter.
-      int64_t lead = 0;
-      if (name.starts_with("qa")) {
-        lead = ex.haystack.pos;
-      } else {
-        while (ex.tokens[size_t(lead)] == ' ') ++lead;
-        EXPECT_GT(ex.haystack.pos, lead) << name;
-      }
-      ASSERT_LE(lead, 31) << name;
-      leads.insert(lead);
-      for (int64_t i = 0; i < lead; ++i) {
+      const std::string close = name.starts_with("qa") ? "" : ".";
+      const int64_t c = int64_t(ex.answer.size() + 1 + close.size());  // " " + answer + close
+      const int64_t tail = 1000 - ex.prompt_length - c;
+      ASSERT_GE(tail, 0) << name;
+      ASSERT_LE(tail, 31) << name;
+      tails.insert(tail);
+      EXPECT_EQ(text_of(ex, {ex.prompt_length, c}), " " + ex.answer + close) << name;
+      for (int64_t i = ex.prompt_length + c; i < 1000; ++i)
         EXPECT_EQ(ex.tokens[size_t(i)], int32_t(' '));
-        EXPECT_EQ(ex.targets[size_t(i)], kNoTarget);
+      // Labelled: the completion only (the target of position i is token i + 1).
+      for (int64_t i = 0; i < 1000; ++i) {
+        const bool labelled = i >= ex.prompt_length - 1 && i < ex.prompt_length + c - 1;
+        EXPECT_EQ(ex.targets[size_t(i)], labelled ? ex.tokens[size_t(i + 1)] : kNoTarget)
+            << name << " " << i;
       }
-      EXPECT_EQ(text_of(ex, {ex.prompt_length, 1000 - ex.prompt_length}),
-                " " + ex.answer + (name.starts_with("qa") ? "" : "."));
-      // The needle span points at the needle's text (passkey: "The pass key is …").
-      if (name == "passkey") {
-        EXPECT_EQ(text_of(ex, ex.needles[0]).rfind("The pass key is ", 0), 0u);
-      }
-      EXPECT_TRUE(score_generation(ex, text_of(ex, {ex.prompt_length, 1000 - ex.prompt_length})));
+      EXPECT_TRUE(score_generation(ex, text_of(ex, {ex.prompt_length, c})));
     }
-    EXPECT_GE(leads.size(), 10u) << name << ": the lead should vary across seeds";
+    EXPECT_GE(tails.size(), 10u) << name << ": the tail should vary across seeds";
   }
-  // Without jitter the example is unchanged; MQAR ignores it.
-  EXPECT_EQ(make("passkey", 1000, 3, 0.5).tokens[0], int32_t('T'));
+  // MQAR ignores it.
   TaskParams mqar = jitter;
   mqar.mqar_vocab = 64;
   TaskParams plain;

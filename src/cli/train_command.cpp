@@ -79,7 +79,7 @@ const std::vector<Override>& overrides() {
       TITANS_OVERRIDE("--pairs", task_params.mqar_pairs), TITANS_OVERRIDE("--mqar-vocab", task_params.mqar_vocab),
       TITANS_OVERRIDE("--facts", task_params.qa_facts),
       TITANS_OVERRIDE("--full-lm-loss", task_params.full_lm_loss),
-      TITANS_OVERRIDE("--lead-jitter", task_params.lead_jitter),
+      TITANS_OVERRIDE("--tail-jitter", task_params.tail_jitter),
   };
 #undef TITANS_OVERRIDE
   return list;
@@ -191,9 +191,9 @@ void add_train_command(CLI::App& app, int* exit_code) {
   // model that never saw a key end keeps emitting digits, and "the first integer" is then wrong).
   cmd->add_flag("--full-lm-loss", o.task_params.full_lm_loss,
                 "retrieval tasks: label every next token, not only the answer");
-  cmd->add_option("--lead-jitter", o.task_params.lead_jitter,
-                  "text tasks: start each example with 0..N spaces (uniform), moving the question "
-                  "across segment offsets")
+  cmd->add_option("--tail-jitter", o.task_params.tail_jitter,
+                  "text tasks: end each example with 0..N unlabelled spaces (uniform) after the "
+                  "answer, moving the question across segment offsets")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--print-every", args->print_every, "steps between progress lines")

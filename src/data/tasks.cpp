@@ -162,18 +162,18 @@ Result<Example> generate(const TaskSpec& spec, const TaskContext& context, int64
   const std::string& task = spec.parts[pick].first;
   const double d = depth ? *depth : rng.uniform();
   const bool text_task = task != "mqar" && task != "lm";
-  if (!text_task || context.params.lead_jitter <= 0)
+  if (!text_task || context.params.tail_jitter <= 0)
     return generate_one(task, context, length, d, rng);
   const int64_t room =
-      std::min<int64_t>(context.params.lead_jitter, length - task_min_length(task, context.params));
-  const int64_t lead = int64_t(rng.below(uint64_t(room) + 1));
-  Result<Example> ex = generate_one(task, context, length - lead, d, rng);
-  if (ex.ok() && lead > 0) {
-    ex->tokens.insert(ex->tokens.begin(), size_t(lead), int32_t(' '));
-    ex->targets.insert(ex->targets.begin(), size_t(lead), kNoTarget);
-    ex->prompt_length += lead;
-    for (Span& s : ex->needles) s.pos += lead;
-    ex->haystack.pos += lead;
+      std::min<int64_t>(context.params.tail_jitter, length - task_min_length(task, context.params));
+  const int64_t tail = int64_t(rng.below(uint64_t(room) + 1));
+  Result<Example> ex = generate_one(task, context, length - tail, d, rng);
+  if (ex.ok() && tail > 0) {
+    ex->tokens.insert(ex->tokens.end(), size_t(tail), int32_t(' '));
+    ex->targets.insert(ex->targets.end(), size_t(tail), kNoTarget);
+    if (context.params.full_lm_loss)  // every next token labelled: the spaces too
+      for (size_t i = size_t(length - tail - 1); i + 1 < size_t(length); ++i)
+        ex->targets[i] = ex->tokens[i + 1];
   }
   return ex;
 }

@@ -22,11 +22,11 @@ struct TaskParams {
   int32_t mqar_pairs = 8;     // N key-value pairs, every key queried once
   int32_t qa_facts = 0;       // bAbI facts per story; 0: the task's default (qa1 4, qa2 6, qa3 8)
   bool full_lm_loss = false;  // retrieval tasks: label every next token, not only the answer
-  // Text tasks (passkey, sniah*, qa*): each example starts with j spaces, j uniform in
-  // [0, lead_jitter] (unlabelled; the rest is the task's example of length − j), so the question
-  // does not always sit at the same offset within a segment or chunk. Training at lengths that are
-  // multiples of the segment otherwise teaches a model that answers only at that alignment.
-  int32_t lead_jitter = 0;
+  // Text tasks (passkey, sniah*, qa*): the task's example of length − j followed by j spaces, j
+  // uniform in [0, tail_jitter] (unlabelled; after the completion, so a causal model's answer does
+  // not see them): the question does not always end at the same offset within a segment or chunk.
+  // Trained at one length without it, a titans_mac answered only at that alignment.
+  int32_t tail_jitter = 0;
 };
 
 // What the generators draw text from; views, so the owner must outlive the context.

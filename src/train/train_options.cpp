@@ -45,7 +45,7 @@ Status TrainOptions::validate() const {
 #define TITANS_TRAIN_OPTIONS(X)                                                                      \
   X("task", task) X("mqar_vocab", task_params.mqar_vocab) X("mqar_pairs", task_params.mqar_pairs)    \
   X("qa_facts", task_params.qa_facts) X("full_lm_loss", task_params.full_lm_loss) X("corpus", corpus) \
-  X("lead_jitter", task_params.lead_jitter)                                                           \
+  X("tail_jitter", task_params.tail_jitter)                                                           \
   X("seq", seq) X("steps", steps) X("batch", batch) X("accum", accum) X("lr", lr) X("warmup", warmup) \
   X("min_lr_ratio", min_lr_ratio) X("weight_decay", weight_decay) X("clip", clip) X("beta1", beta1)   \
   X("beta2", beta2) X("eps", eps) X("eval_every", eval_every) X("eval_batches", eval_batches)         \
