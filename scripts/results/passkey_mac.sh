@@ -23,17 +23,18 @@ mkdir -p "$OUT"
 # The stages: training length, steps, lr, seed. Labels: the answer only (" 29558." — the period
 # teaches where the key ends). A model trained at one length fails at twice that length (0% at
 # 1K after the 512 stage), so every length up to the final one gets its own stage; each learns in a
-# few hundred steps from the previous one. --lead-jitter 31 starts each example with 0–31 spaces:
-# trained at lengths that are multiples of the segment (32) without it, the model answered only at
-# that alignment (100% at 4096 tokens, 0% at 1000 and 2000). Issue 5 asks for ≥ 99% at a training length ≤ 2K (the
-# 2048 stage's model); issue 6 for a model trained on lengths ≤ 4K (the final model).
-STAGES=("256 2000 3e-3 1" "512 1500 2e-3 2" "1024 800 2e-3 3" "2048 500 2e-3 4" "4096 300 2e-3 5")
+# few hundred steps from the previous one. --tail-jitter 31 ends each example with 0–31 unlabelled
+# spaces after the answer, so the question ends at every offset within a segment:
+# trained at one length without it, the model answered only at that length's alignment (the 512
+# stage: 100% at 512 tokens, 0–50% at 400–500). Issue 5 asks for ≥ 99% at a training length ≤ 2K
+# (the 2048 stage, the final model); issue 6 for a model trained on lengths ≤ 4K.
+STAGES=("256 2000 3e-3 1" "512 1500 2e-3 2" "1024 800 2e-3 3" "2048 500 2e-3 4")
 CMDS=""
 prev=""
 for stage in "${STAGES[@]}"; do
   read -r seq steps lr seed <<<"$stage"
   dir="$OUT/seq$seq"
-  cmd="$BIN train --config $CONFIG --task passkey --seq $seq --lead-jitter 31 --batch 16 --steps $steps --lr $lr --warmup 50 --seed $seed --eval-every 100 --threads 1 --out $dir"
+  cmd="$BIN train --config $CONFIG --task passkey --seq $seq --tail-jitter 31 --batch 16 --steps $steps --lr $lr --warmup 50 --seed $seed --eval-every 100 --threads 1 --out $dir"
   [[ -n $prev ]] && cmd+=" --init $prev/model.safetensors"
   CMDS+="$cmd"$'\n'
   prev=$dir
@@ -100,7 +101,7 @@ section = f"""## Passkey: titans_mac at its training length
 
 Made by `scripts/results/passkey_mac.sh` (issue 5, acceptance 5). Model: `configs/titans_mac-passkey.json`
 (58,860 parameters; the choices and why: models/README.md). A length curriculum, each stage starting
-from the previous stage's weights (`--init`), the answer labelled only (`" 29558."`); seeds 1, 2, 3; one
+from the previous stage's weights (`--init`), the answer labelled only (`" 29558."`); `--tail-jitter 31`; seeds 1–4; one
 thread. The commands:
 
 ```
