@@ -53,6 +53,7 @@ void Graph::backward(const Tensor& out, const void* seed) {
 void Graph::reset() {
   tape_.clear();
   arena_.reset();
+  write_gate_logits_.clear();
 }
 
 }  // namespace titans

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <type_traits>
+#include <vector>
 
 #include "tensor/arena.h"
 #include "tensor/tensor.h"
@@ -129,10 +130,20 @@ class Graph {
   const Tape& tape() const { return tape_; }
   Arena& arena() { return arena_; }
 
+  // The write penalty (train/trainer.cpp, docs/TRAINING.md): while on (and recording), every
+  // neural-memory call appends the pre-activation z of its learning-rate gate θ = θ_max σ(z)
+  // ([B, T, H]); the trainer turns them into a loss term. reset() empties the list.
+  void set_collect_write_gates(bool on) { collect_write_gates_ = on; }
+  bool collecting_write_gates() const { return collect_write_gates_ && grad_enabled_; }
+  void add_write_gate_logits(const Tensor& z) { write_gate_logits_.push_back(z); }
+  const std::vector<Tensor>& write_gate_logits() const { return write_gate_logits_; }
+
  private:
   Arena arena_;
   Tape tape_;
   bool grad_enabled_ = true;
+  bool collect_write_gates_ = false;
+  std::vector<Tensor> write_gate_logits_;
 };
 
 // Disables recording in a scope (inference, finite differences).

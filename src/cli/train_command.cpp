@@ -80,6 +80,7 @@ const std::vector<Override>& overrides() {
       TITANS_OVERRIDE("--facts", task_params.qa_facts),
       TITANS_OVERRIDE("--full-lm-loss", task_params.full_lm_loss),
       TITANS_OVERRIDE("--tail-jitter", task_params.tail_jitter),
+      TITANS_OVERRIDE("--write-penalty", write_penalty),
   };
 #undef TITANS_OVERRIDE
   return list;
@@ -145,8 +146,9 @@ Status run_train(const TrainArgs& a, const CLI::App& cmd) {
   cb.on_note = note;
   cb.on_step = [&](const StepReport& r) {
     if (r.step % a.print_every != 0 && r.step != r.total) return;
-    fmt::print(stderr, "step {}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}\n", r.step,
-               r.total, r.loss, r.lr, r.grad_norm, r.tokens_per_s, duration(r.eta_s));
+    const std::string gate = r.write_gate >= 0 ? fmt::format(" | write gate {:.2e}", r.write_gate) : "";
+    fmt::print(stderr, "step {}/{} | loss {:.4f}{} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}\n", r.step,
+               r.total, r.loss, gate, r.lr, r.grad_norm, r.tokens_per_s, duration(r.eta_s));
   };
   cb.on_eval = [](const EvalReport& e) {
     fmt::print(stderr, "eval @ step {} | loss {:.4f} | accuracy {:.2f}% of {} targets\n", e.step, e.loss,
@@ -194,6 +196,11 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tail-jitter", o.task_params.tail_jitter,
                   "text tasks: end each example with 0..N unlabelled spaces (uniform) after the "
                   "answer, moving the question across segment offsets")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--write-penalty", o.write_penalty,
+                  "neural memory: add this × the mean write gate θ/θ_max to the loss (writes only "
+                  "what the task needs; 0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--print-every", args->print_every, "steps between progress lines")

@@ -333,14 +333,19 @@ Result<Tensor> NeuralMemory::forward(Graph& g, const Tensor& x, MemoryState* sta
   Tensor k = project(g, c, x, p_.w_k, p_.conv_k, st.tail_k, true);
   Tensor v = project(g, c, x, p_.w_v, p_.conv_v, st.tail_v, false);
   // Gates (§3.2 "functions of tokens"): θ = theta_max σ(w_θ·x + b_θ), η, α likewise or 0 if disabled.
-  const auto gate = [&](const Tensor& w, const Tensor& bias, bool on, double mult) {
-    if (!on) return g.zeros(Shape{B, H, T}, dt, false);
-    const Tensor s = sigmoid(g, add(g, linear(g, x, w), bias));  // [B, T, H]
+  const auto pre = [&](const Tensor& w, const Tensor& bias) { return add(g, linear(g, x, w), bias); };  // [B, T, H]
+  const auto heads = [&](const Tensor& z, double mult) {
+    const Tensor s = sigmoid(g, z);
     return contiguous(g, transpose(g, mult == 1.0 ? s : scale(g, s, mult), 1, 2));
   };
-  Tensor theta = gate(p_.w_theta, p_.b_theta, true, c.theta_max);
-  Tensor eta = gate(p_.w_eta, p_.b_eta, c.momentum, 1.0);
-  Tensor alpha = gate(p_.w_alpha, p_.b_alpha, c.decay, 1.0);
+  const auto gate = [&](const Tensor& w, const Tensor& bias, bool on) {
+    return on ? heads(pre(w, bias), 1.0) : g.zeros(Shape{B, H, T}, dt, false);
+  };
+  const Tensor z_theta = pre(p_.w_theta, p_.b_theta);
+  if (g.collecting_write_gates() && z_theta.grad) g.add_write_gate_logits(z_theta);
+  Tensor theta = heads(z_theta, c.theta_max);
+  Tensor eta = gate(p_.w_eta, p_.b_eta, c.momentum);
+  Tensor alpha = gate(p_.w_alpha, p_.b_alpha, c.decay);
   const int64_t pos0 = st.pos;
   {
     const std::pair<const char*, const Tensor*> inputs[6] = {

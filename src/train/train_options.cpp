@@ -34,6 +34,8 @@ Status TrainOptions::validate() const {
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1))
     return Status::error(fmt::format("--min-lr-ratio must be in [0, 1], not {}", min_lr_ratio));
   if (!(weight_decay >= 0)) return Status::error(fmt::format("--weight-decay must be >= 0, not {}", weight_decay));
+  if (!(write_penalty >= 0))
+    return Status::error(fmt::format("--write-penalty must be >= 0, not {}", write_penalty));
   if (!(clip >= 0)) return Status::error(fmt::format("--clip must be >= 0, not {}", clip));
   if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0))
     return Status::error("AdamW needs 0 <= beta1, beta2 < 1 and eps > 0");
@@ -48,7 +50,7 @@ Status TrainOptions::validate() const {
   X("tail_jitter", task_params.tail_jitter)                                                           \
   X("seq", seq) X("steps", steps) X("batch", batch) X("accum", accum) X("lr", lr) X("warmup", warmup) \
   X("min_lr_ratio", min_lr_ratio) X("weight_decay", weight_decay) X("clip", clip) X("beta1", beta1)   \
-  X("beta2", beta2) X("eps", eps) X("eval_every", eval_every) X("eval_batches", eval_batches)         \
+  X("beta2", beta2) X("eps", eps) X("write_penalty", write_penalty) X("eval_every", eval_every) X("eval_batches", eval_batches)         \
   X("ckpt_every", ckpt_every) X("keep", keep)
 
 nlohmann::json options_to_json(const TrainOptions& o) {

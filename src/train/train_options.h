@@ -27,6 +27,9 @@ struct TrainOptions {
   double weight_decay = 0.1;  // on the groups of train/param_groups.h that decay
   double clip = 1.0;          // global gradient-norm clipping; 0: off
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  // Adds write_penalty × the mean learning-rate gate θ_t/θ_max of every neural-memory write to the
+  // loss: memories learn to write only what the task needs (docs/TRAINING.md). 0: off.
+  double write_penalty = 0;
   uint64_t seed = 0;  // the model's initialisation and both data streams (train/trainer.h)
   // Evaluation, checkpoints (0: only at the end).
   int64_t eval_every = 100;

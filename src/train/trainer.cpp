@@ -177,6 +177,47 @@ Result<Tensor> Trainer::batch_loss(const data::Batch& b, Tensor* logits_out) {
   return ops::cross_entropy(graph_, flat, targets);
 }
 
+namespace {
+
+// θ/θ_max below which the write penalty stops pushing (1M tokens at the floor add up to a tenth of
+// one full write).
+constexpr double kWriteGateFloor = 1e-7;
+
+struct WritePenalty {
+  Tensor term;       // λ · mean softplus(z − z_floor), the loss term
+  double mean_gate;  // mean θ/θ_max = σ(z), for the log
+};
+
+// The write penalty (docs/TRAINING.md "Writing little") over the gate pre-activations the memory
+// layers recorded: softplus(z − z_floor) ≈ the gate's log-odds above the floor, so every write gate
+// is pushed towards the floor at the same rate, however small it already is (a penalty on θ itself
+// fades with θ), unless the loss needs the write.
+Result<WritePenalty> write_penalty(Graph& g, double lambda) {
+  const std::vector<Tensor>& zs = g.write_gate_logits();
+  if (zs.empty()) return Status::error("--write-penalty: the model has no neural memory");
+  const double z_floor = std::log(kWriteGateFloor / (1 - kWriteGateFloor));
+  Tensor total;
+  double gate_sum = 0;
+  int64_t count = 0;
+  for (const Tensor& z : zs) {
+    Tensor floor = g.new_tensor(Shape{1}, z.dtype, false);
+    dispatch_float(z.dtype, [&](auto zero) {
+      using T = decltype(zero);
+      floor.ptr<T>()[0] = T(z_floor);
+      const T* p = z.ptr<T>();
+      for (int64_t i = 0; i < z.numel(); ++i) gate_sum += 1 / (1 + std::exp(-double(p[i])));
+    });
+    count += z.numel();
+    // softplus(z − z_floor) = −log σ(z_floor − z), summed here and divided by the count below.
+    const Tensor sp = ops::scale(g, ops::log(g, ops::sigmoid(g, ops::sub(g, floor, z))), -1.0);
+    const Tensor s = ops::sum(g, ops::reshape(g, sp, Shape{sp.numel()}), 0);
+    total = total.data ? ops::add(g, total, s) : s;
+  }
+  return WritePenalty{ops::scale(g, total, lambda / double(count)), gate_sum / double(count)};
+}
+
+}  // namespace
+
 Result<StepReport> Trainer::step() {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n = step_ + 1;
@@ -187,11 +228,14 @@ Result<StepReport> Trainer::step() {
   const float weight_f32 = float(weight);
   const void* seed = model_->params().dtype() == DType::f64 ? static_cast<const void*>(&weight)
                                                              : static_cast<const void*>(&weight_f32);
-  double loss = 0;
+  double loss = 0, write_gate = 0;
+  const bool penalty = opts_.write_penalty > 0;
   for (int64_t micro = 0; micro < opts_.accum; ++micro) {
     Result<data::Batch> b = train_.next_batch(opts_.batch);
     if (!b) return b.status();
+    graph_.set_collect_write_gates(penalty);
     Result<Tensor> l = batch_loss(*b, nullptr);
+    graph_.set_collect_write_gates(false);
     if (!l) return Status::error(fmt::format("step {}: {}", n, l.message()));
     const double value = scalar_value(*l);
     if (!std::isfinite(value))
@@ -199,7 +243,14 @@ Result<StepReport> Trainer::step() {
                                        last_checkpoint_ >= 0 ? fmt::format(" (the checkpoint of step {} is intact)", last_checkpoint_)
                                                              : ""));
     loss += value * weight;
-    graph_.backward(*l, seed);
+    Tensor objective = *l;
+    if (penalty) {
+      Result<WritePenalty> wp = write_penalty(graph_, opts_.write_penalty);
+      if (!wp) return wp.status();
+      write_gate += wp->mean_gate * weight;
+      objective = ops::add(graph_, objective, wp->term);
+    }
+    graph_.backward(objective, seed);
   }
   const double norm = global_grad_norm(model_->params());
   if (!std::isfinite(norm))
@@ -213,7 +264,7 @@ Result<StepReport> Trainer::step() {
   ++run_steps_;
   const double tokens = double(run_steps_ * opts_.batch * opts_.accum * opts_.seq);
   return StepReport{n, opts_.steps, loss, lr, norm, seconds, tokens / std::max(run_seconds_, 1e-9),
-                    double(opts_.steps - n) * run_seconds_ / double(run_steps_)};
+                    double(opts_.steps - n) * run_seconds_ / double(run_steps_), penalty ? write_gate : -1.0};
 }
 
 Result<EvalReport> Trainer::evaluate() {
@@ -286,8 +337,10 @@ Status Trainer::run(const TrainCallbacks& cb, std::optional<int64_t> until) {
   while (step_ < end) {
     Result<StepReport> r = step();
     if (!r) return r.status();
-    log({{"step", r->step}, {"loss", r->loss}, {"lr", r->lr}, {"grad_norm", r->grad_norm},
-         {"tokens_per_s", r->tokens_per_s}});
+    nlohmann::json line = {{"step", r->step}, {"loss", r->loss}, {"lr", r->lr}, {"grad_norm", r->grad_norm},
+                           {"tokens_per_s", r->tokens_per_s}};
+    if (r->write_gate >= 0) line["write_gate"] = r->write_gate;
+    log(line);
     if (cb.on_step) cb.on_step(*r);
     if (step_ == opts_.steps) break;  // the final evaluation and checkpoint follow
     if (opts_.eval_every > 0 && step_ % opts_.eval_every == 0)

@@ -38,6 +38,7 @@ struct StepReport {
   double seconds = 0;           // this step
   double tokens_per_s = 0;      // tokens read (batch · accum · seq per step) over this run's time
   double eta_s = 0;             // remaining steps × this run's mean step time
+  double write_gate = -1;       // with --write-penalty: mean θ/θ_max of the step's memory writes
 };
 
 struct EvalReport {
