@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs the dependencies (Debian packages, by name), builds,
 # then evaluates the committed Titans model (models/titans_mac-passkey.safetensors, made by
-# scripts/results/passkey_mac.sh; models/README.md) on passkey retrieval from 1K to 1M tokens,
+# scripts/results/passkey.sh; models/README.md) on passkey retrieval from 1K to 1M tokens,
 # streaming every example through the model in constant memory, and prints the length × depth
 # table (also runs/demo/passkey.json and an SVG heatmap). A short live training run follows.
 set -euo pipefail

@@ -3,12 +3,13 @@
 // trainer's validation set at length 128: 128 examples, 1024 targets).
 //
 // The recipe, and why each choice, is in docs/TRAINING.md, "The MQAR test": the same for every
-// architecture but swa's window and titans_mac's and infini's segment, in two phases — the same 8
-// pairs packed into 32 tokens (no filler) until the circuit forms, then length 128. Each phase
-// stops at its first evaluation past the threshold, so a run costs what the architecture needs, up
-// to the step budgets. For experiments, TITANS_MQAR_STEPS=N replaces the length-128 phase's budget
-// and TITANS_MQAR_SEGMENT=N the segment. The threshold, the pairs and the length of the acceptance
-// are not lowered.
+// architecture but swa's window, titans_mac's and infini's segment and titans_mac's θ_max and
+// packed budget, in two phases — the same 8 pairs packed into 32 tokens (no filler) until the
+// circuit forms, then length 128. Each phase stops at its first evaluation past the threshold, so a
+// run costs what the architecture needs, up to the step budgets. For experiments,
+// TITANS_MQAR_STEPS=N replaces the length-128 phase's budget, TITANS_MQAR_PACKED_STEPS=N the packed
+// phase's and TITANS_MQAR_SEGMENT=N the segment. The threshold, the pairs and the length of the
+// acceptance are not lowered.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -34,7 +35,8 @@ struct Recipe {
   int64_t window = 0, segment = 0;  // 0: the preset's (16)
   // The presets' 0.02 drowns the token in the blocks' outputs (docs/TRAINING.md).
   double embed_std = 1.0;
-  int32_t vocab = 64;  // keys from [1, 32), values from [32, 64)
+  int32_t vocab = 64;    // keys from [1, 32), values from [32, 64)
+  double theta_max = 0;  // 0: the preset's
   Phase packed{32, 32, 1500, 100, 100, 3e-3};
   Phase full{kLength, 32, 600, 20, 50, 3e-3};
 };
@@ -49,6 +51,15 @@ Recipe recipe_for(const std::string& arch) {
   // non-finite at step 559: one segment of the whole length, i.e. attention (plus mac's persistent
   // and memory tokens) without a segment boundary (docs/TRAINING.md).
   if (arch == "infini" || arch == "titans_mac") r.segment = kLength;
+  // On an AVX2 build (other rounding than the AVX-512 one that passed) titans_mac's memory read
+  // went non-finite in phase 2 (step 20 at lr 3e-3, step 86 at 1e-3): at one segment the memory
+  // is not needed, so it writes at most a tenth as hard (θ_max 0.1). It then left the packed
+  // phase's 91% plateau too late in a 1500-step cosine (94.0% at its end, and 93.9% after 600
+  // length-128 steps); over 3000 steps the lr stays higher and it reached 96.2% by step 1500.
+  if (arch == "titans_mac") {
+    r.theta_max = 0.1;
+    r.packed.steps = 3000;
+  }
   if (const char* s = std::getenv("TITANS_MQAR_SEGMENT")) r.segment = std::atoll(s);
   return r;
 }
@@ -109,6 +120,7 @@ TEST_P(MqarTest, LearnsEightPairsAtLength128) {
   const std::string arch = GetParam();
   Recipe r = recipe_for(arch);
   if (const char* s = std::getenv("TITANS_MQAR_STEPS")) r.full.steps = std::atoll(s);
+  if (const char* s = std::getenv("TITANS_MQAR_PACKED_STEPS")) r.packed.steps = std::atoll(s);
   Result<ModelConfig> cfg = resolve_config(arch + "-tiny");
   ASSERT_TRUE(cfg.ok()) << cfg.message();
   cfg->vocab_size = r.vocab;
@@ -118,6 +130,7 @@ TEST_P(MqarTest, LearnsEightPairsAtLength128) {
   cfg->embed_std = r.embed_std;
   if (r.window > 0) cfg->window = r.window;
   if (r.segment > 0) cfg->segment = r.segment;
+  if (r.theta_max > 0) cfg->memory.theta_max = r.theta_max;
   Result<std::unique_ptr<Model>> model = create_model(*cfg, 1);
   ASSERT_TRUE(model.ok()) << model.message();
 

@@ -3,7 +3,8 @@
 
 namespace titans {
 
-// GFLOP/s of a loop of independent AVX-512 FMAs on `threads` threads (the best of a few runs).
+// GFLOP/s of a loop of independent vector FMAs (tensor/simd.h: AVX-512 or AVX2) on `threads`
+// threads (the best of a few runs).
 double measure_fp32_peak_gflops(int threads);
 
 // The same loop timed by this process's CPU time (user + system) instead of the wall clock: GFLOP

@@ -3,63 +3,72 @@
 //   A is read one element at a time (a broadcast) through (row stride, column stride), so a
 //     transposed tile (Pᵀ, dSᵀ) or a row of the input tensor costs nothing to address;
 //   B rows are read as vectors: unit column stride, row stride ldb (a row of q, k, v, dO, or a
-//     packed Qᵀ/dOᵀ tile); N need not be a multiple of 16, the last vector is masked (and a masked
-//     load never touches memory beyond the row, so B may be the input tensor itself);
+//     packed Qᵀ/dOᵀ tile); N need not be a multiple of the vector width, the last vector is masked
+//     (and a masked load never touches memory beyond the row, so B may be the input tensor itself);
 //   C rows are contiguous with stride ldc.
 // gemm.h's kernel packs both operands on every call, which for 64×64×64 tiles costs about as much
 // as the product; these tiles are used once or a few times each, straight from L1/L2.
-// float: an R×(16·NV) register tile (R ≤ 6, NV ≤ 4: 24 accumulators + 4 B vectors + 1 broadcast
-// fit the 32 zmm registers). double: plain loops (gradient checks only).
+// float: an R×(kLanes·NV) register tile on tensor/simd.h (AVX-512: R ≤ 6, NV ≤ 4 — 24
+// accumulators + 4 B vectors + 1 broadcast fit the 32 registers; with 16 registers NV ≤ 2).
+// double: plain loops (gradient checks only).
 #pragma once
-
-#include <immintrin.h>
 
 #include <array>
 #include <cstdint>
 #include <utility>
 
+#include "tensor/simd.h"
+
 namespace titans::ops::attn {
 
 namespace detail {
 
-constexpr int kTileRows = 6;  // R of the register tile
-constexpr int kTileVecs = 4;  // NV: 64 columns
+constexpr int kTileRows = 6;                               // R of the register tile
+constexpr int kTileVecs = simd::kRegisters >= 32 ? 4 : 2;  // NV
+constexpr int kTileCols = simd::kLanes * kTileVecs;        // 64 (AVX-512) or 16 columns
+
+// The lanes of each column vector that lie within N. A struct, so that function pointer types
+// never name a vector type (GCC drops its alignment attribute there, -Wignored-attributes).
+struct ColumnMasks {
+  simd::Mask m[kTileVecs];
+};
 
 template <int R, int NV, bool kAcc>
 void micro(int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb,
-           const __mmask16* masks, float alpha, float* c, int64_t ldc) {
-  __m512 acc[R][NV];
+           const ColumnMasks& masks, float alpha, float* c, int64_t ldc) {
+  constexpr int L = simd::kLanes;
+  simd::Vec acc[R][NV];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc[r][v] = simd::zero();
   for (int64_t k = 0; k < K; ++k) {
-    __m512 bv[NV];
+    simd::Vec bv[NV];
     const float* bk = b + k * ldb;
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(masks[v], bk + 16 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = simd::load_masked(masks.m[v], bk + L * v);
     const float* ak = a + k * acs;
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      const __m512 av = _mm512_set1_ps(ak[r * ars]);
+      const simd::Vec av = simd::broadcast(ak[r * ars]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
     }
   }
-  const __m512 al = _mm512_set1_ps(alpha);
+  const simd::Vec al = simd::broadcast(alpha);
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      float* cp = c + r * ldc + 16 * v;
-      __m512 x = _mm512_mul_ps(acc[r][v], al);
-      if constexpr (kAcc) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(masks[v], cp));
-      _mm512_mask_storeu_ps(cp, masks[v], x);
+      float* cp = c + r * ldc + L * v;
+      simd::Vec x = simd::mul(acc[r][v], al);
+      if constexpr (kAcc) x = simd::add(x, simd::load_masked(masks.m[v], cp));
+      simd::store_masked(cp, masks.m[v], x);
     }
 }
 
 using MicroFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t,
-                         const __mmask16*, float, float*, int64_t);
+                         const ColumnMasks&, float, float*, int64_t);
 
 template <bool kAcc, int... I>
 constexpr auto micro_table(std::integer_sequence<int, I...>) {
@@ -79,14 +88,11 @@ inline void tile_mm(int64_t M, int64_t N, int64_t K, float alpha, const float* a
   static constexpr auto kAdd =
       micro_table<true>(std::make_integer_sequence<int, kTileRows * kTileVecs>{});
   const auto& table = accumulate ? kAdd : kSet;
-  for (int64_t n0 = 0; n0 < N; n0 += 16 * kTileVecs) {
-    const int64_t cols = N - n0 < 16 * kTileVecs ? N - n0 : 16 * kTileVecs;
-    const int nv = int((cols + 15) / 16);
-    __mmask16 masks[kTileVecs];
-    for (int v = 0; v < kTileVecs; ++v) {
-      const int64_t left = cols - 16 * v;
-      masks[v] = left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
-    }
+  for (int64_t n0 = 0; n0 < N; n0 += kTileCols) {
+    const int64_t cols = N - n0 < kTileCols ? N - n0 : kTileCols;
+    const int nv = int((cols + simd::kLanes - 1) / simd::kLanes);
+    ColumnMasks masks;
+    for (int v = 0; v < kTileVecs; ++v) masks.m[v] = simd::first_lanes(cols - simd::kLanes * v);
     for (int64_t r0 = 0; r0 < M; r0 += kTileRows) {
       const int rows = int(M - r0 < kTileRows ? M - r0 : kTileRows);
       table[size_t((rows - 1) * kTileVecs + nv - 1)](K, a + r0 * ars, ars, acs, b + n0, ldb, masks,

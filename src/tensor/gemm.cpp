@@ -1,4 +1,5 @@
-// fp32 GEMM on a packed AVX-512 micro-kernel; fp64 GEMM as a plain loop.
+// fp32 GEMM on a packed SIMD micro-kernel (tensor/simd.h: AVX-512, AVX2 or plain loops); fp64 GEMM
+// as a plain loop.
 //
 // Structure after Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication"
 // (TOMS 2008), and the five-loop formulation of BLIS (Van Zee & van de Geijn, TOMS 2015):
@@ -15,10 +16,10 @@
 // Threads split only M and N (each thread runs the loops above on its block of C), and a batch
 // is split by whole products. Every C element is therefore accumulated in the same order (k
 // ascending, one FMA per term, KC blocks ascending) whatever the thread count, the packing
-// choices or the operand layout: results are bit-identical run to run and across thread counts.
+// choices, the operand layout or the vector width: results are bit-identical run to run, across
+// thread counts and across ISAs.
 #include "tensor/gemm.h"
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -27,15 +28,21 @@
 #include <new>
 #include <utility>
 
+#include "tensor/simd.h"
+
 namespace titans {
 namespace {
 
-// Register tile: MR rows × NR = 2 zmm columns → 24 accumulators + 2 B vectors + 1 broadcast,
-// which fits the 32 zmm registers without spills and keeps both FMA ports busy (24 FMAs per 14
-// loads per k step).
-constexpr int kMR = 12;
-constexpr int kNR = 32;
-constexpr __mmask16 kMaskMR = (1u << kMR) - 1;  // the MR lanes of a packed A column
+using simd::kLanes;
+using simd::Mask;
+using simd::Vec;
+
+// Register tile: MR rows × NR = 2 vector columns. AVX-512: 12 × 2 zmm → 24 accumulators + 2 B
+// vectors + 1 broadcast fit the 32 registers without spills and keep both FMA ports busy (24 FMAs
+// per 14 loads per k step). With 16 registers (AVX2): 6 × 2 → 12 + 2 + 1.
+constexpr int kMR = simd::kRegisters >= 32 ? 12 : 6;
+constexpr int kNR = 2 * kLanes;
+static_assert(kMR <= kLanes, "a packed A column is one masked vector");
 // Cache blocks, in floats. KC×NR×4 B = 32 KiB: the B panel stays in the 48 KiB L1d next to the
 // streaming A panel. MC×KC×4 B = 240 KiB and KC×NC×4 B = 1 MiB: the A and B blocks share L2
 // (1.25–2 MiB). Measured on the target: KC 192–384, MC 120–480, NC 512–4096 are within noise of
@@ -43,6 +50,7 @@ constexpr __mmask16 kMaskMR = (1u << kMR) - 1;  // the MR lanes of a packed A co
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 240;   // multiple of kMR
 constexpr int64_t kNC = 1024;  // multiple of kNR
+static_assert(kMC % kMR == 0 && kNC % kNR == 0);
 // B is read in place (not packed) when its rows are contiguous, few rows of C reuse each B panel
 // and the KC×NC block lies within a small span of memory (so it stays cached without set
 // conflicts): then packing would copy data that is used only a few times. Measured: 16×32×64 and
@@ -92,12 +100,7 @@ Workspace& workspace() {
 // ---------------------------------------------------------------------------------------------
 // Packing.
 
-// Lane masks for the first / second zmm of an NR-wide row holding n valid columns.
-inline __mmask16 mask_lo(int64_t n) { return n >= 16 ? 0xFFFF : __mmask16((1u << n) - 1); }
-inline __mmask16 mask_hi(int64_t n) {
-  return n >= 32 ? 0xFFFF : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
-}
-
+#if defined(__AVX512F__)
 // In-register transpose of a 16×16 block: r[i] lane j ↔ r[j] lane i. Four shuffle stages: pairs
 // of rows within 128-bit lanes, then quads, then 128-bit lanes across row groups (twice).
 // The shuffles use the all-lanes maskz form only because GCC 12's unmasked forms trip
@@ -128,12 +131,14 @@ inline void transpose16(__m512 (&r)[16]) {
 }
 
 // Packs up to 16 contiguous "lines" (line l: src + l·ls, k floats each) across a panel:
-// dst[p·width + l] = line l, element p. Lines nl..15 pack as zeros; out selects the lanes written.
+// dst[p·width + l] = line l, element p. Lines nl..15 pack as zeros; the first `lanes` lanes of
+// each dst row are written.
 void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, float* dst,
-                           int64_t width, __mmask16 out) {
+                           int64_t width, int lanes) {
+  const Mask out = simd::first_lanes(lanes);
   for (int64_t p0 = 0; p0 < k; p0 += 16) {
     const int64_t kv = std::min<int64_t>(16, k - p0);
-    const __mmask16 mk = mask_lo(kv);
+    const Mask mk = simd::first_lanes(kv);
     __m512 r[16];
 #pragma GCC unroll 16
     for (int l = 0; l < 16; ++l)
@@ -142,23 +147,31 @@ void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, 
     for (int64_t p = 0; p < kv; ++p) _mm512_mask_storeu_ps(dst + (p0 + p) * width, out, r[p]);
   }
 }
+#else
+// The same packing, element by element (8-lane ISAs: the copy is a small part of a product).
+void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, float* dst,
+                           int64_t width, int lanes) {
+  for (int64_t l = 0; l < lanes; ++l)
+    for (int64_t p = 0; p < k; ++p) dst[p * width + l] = l < nl ? src[l * ls + p] : 0.0f;
+}
+#endif
 
 // B[k×n] (strided) → ceil(n/NR) panels of k×NR, row-major inside a panel, zero-padded columns.
 void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float* dst) {
   if (cs == 1) {  // rows contiguous: read each row once, front to back (prefetcher-friendly)
     const int64_t full = n / kNR * kNR;
-    const __mmask16 m0 = mask_lo(n - full), m1 = mask_hi(n - full);
+    const Mask m0 = simd::first_lanes(n - full), m1 = simd::first_lanes(n - full - kLanes);
     for (int64_t p = 0; p < k; ++p) {
       const float* src = b + p * rs;
       float* d = dst + p * kNR;
       int64_t j0 = 0;
       for (; j0 < full; j0 += kNR, d += k * kNR) {
-        _mm512_store_ps(d, _mm512_loadu_ps(src + j0));
-        _mm512_store_ps(d + 16, _mm512_loadu_ps(src + j0 + 16));
+        simd::store_aligned(d, simd::load(src + j0));
+        simd::store_aligned(d + kLanes, simd::load(src + j0 + kLanes));
       }
       if (j0 < n) {  // last, partial panel: zero-padded
-        _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + j0));
-        _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + j0 + 16));
+        simd::store_aligned(d, simd::load_masked(m0, src + j0));
+        simd::store_aligned(d + kLanes, simd::load_masked(m1, src + j0 + kLanes));
       }
     }
     return;
@@ -166,10 +179,10 @@ void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float*
   for (int64_t j0 = 0; j0 < n; j0 += kNR, dst += k * kNR) {
     const int64_t nv = std::min<int64_t>(kNR, n - j0);
     const float* src = b + j0 * cs;
-    if (rs == 1) {  // columns contiguous (Bᵀ view): transpose 16×16 blocks
-      pack_lines_transposed(k, std::min<int64_t>(16, nv), src, cs, dst, kNR, 0xFFFF);
-      pack_lines_transposed(k, std::max<int64_t>(0, nv - 16), src + 16 * cs, cs, dst + 16, kNR,
-                            0xFFFF);
+    if (rs == 1) {  // columns contiguous (Bᵀ view): transpose blocks of kLanes columns
+      pack_lines_transposed(k, std::min<int64_t>(kLanes, nv), src, cs, dst, kNR, kLanes);
+      pack_lines_transposed(k, std::max<int64_t>(0, nv - kLanes), src + kLanes * cs, cs,
+                            dst + kLanes, kNR, kLanes);
     } else {  // no unit stride: element by element
       for (int64_t p = 0; p < k; ++p)
         for (int64_t j = 0; j < kNR; ++j) dst[p * kNR + j] = j < nv ? src[p * rs + j * cs] : 0.0f;
@@ -179,15 +192,16 @@ void pack_b(int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float*
 
 // A[m×k] (strided) → ceil(m/MR) panels of MR×k, column-major inside a panel, zero-padded rows.
 void pack_a(int64_t m, int64_t k, const float* a, int64_t rs, int64_t cs, float* dst) {
+  const Mask mr = simd::first_lanes(kMR);  // the MR lanes of a packed A column
   for (int64_t i0 = 0; i0 < m; i0 += kMR, dst += k * kMR) {
     const int64_t mv = std::min<int64_t>(kMR, m - i0);
     const float* src = a + i0 * rs;
     if (rs == 1) {  // columns contiguous (Aᵀ view): one masked copy of MR floats per k
-      const __mmask16 msk = mask_lo(mv);
+      const Mask msk = simd::first_lanes(mv);
       for (int64_t p = 0; p < k; ++p)
-        _mm512_mask_storeu_ps(dst + p * kMR, kMaskMR, _mm512_maskz_loadu_ps(msk, src + p * cs));
-    } else if (cs == 1) {  // rows contiguous: transpose 12×16 blocks
-      pack_lines_transposed(k, mv, src, rs, dst, kMR, kMaskMR);
+        simd::store_masked(dst + p * kMR, mr, simd::load_masked(msk, src + p * cs));
+    } else if (cs == 1) {  // rows contiguous: transpose MR×kLanes blocks
+      pack_lines_transposed(k, mv, src, rs, dst, kMR, kMR);
     } else {
       for (int64_t p = 0; p < k; ++p)
         for (int64_t i = 0; i < kMR; ++i) dst[p * kMR + i] = i < mv ? src[i * rs + p * cs] : 0.0f;
@@ -196,9 +210,9 @@ void pack_a(int64_t m, int64_t k, const float* a, int64_t rs, int64_t cs, float*
 }
 
 // ---------------------------------------------------------------------------------------------
-// Micro-kernel: C[R×n] = alpha · A[R×k] · B[k×n] + beta · C for one register tile, n <= V·16.
-//  - R (rows, 1..MR) and V (zmm columns, 1..2) are template parameters so that edge tiles cost
-//    only their rows and a panel of at most 16 columns only one vector per row.
+// Micro-kernel: C[R×n] = alpha · A[R×k] · B[k×n] + beta · C for one register tile, n <= V·kLanes.
+//  - R (rows, 1..MR) and V (vector columns, 1..2) are template parameters so that edge tiles cost
+//    only their rows and a panel of at most kLanes columns only one vector per row.
 //  - kPackA: A is a packed MR×k panel (row stride 1, column stride MR); otherwise it is read in
 //    place through (rsa, csa). kPackB: B is a packed k×NR panel; otherwise it is read in place,
 //    rows rsb apart and contiguous, with masked loads at the right edge (zeros beyond n).
@@ -213,36 +227,36 @@ struct Tile {
 
 // Always inlined: out of line, the accumulators would have to live in memory across the k loop.
 template <int R, int V>
-[[gnu::always_inline]] inline void store_tile(const __m512 (&acc)[V][R], const Tile t) {
+[[gnu::always_inline]] inline void store_tile(const Vec (&acc)[V][R], const Tile t) {
   // t is a copy: stores through t.c could otherwise alias it and force reloads of every field.
-  const __m512 va = _mm512_set1_ps(t.alpha);
+  const Vec va = simd::broadcast(t.alpha);
   if (t.csc == 1) {  // rows of C contiguous: masked vector read-modify-write
-    const __mmask16 m[2] = {mask_lo(t.n), mask_hi(t.n)};
+    const Mask m[2] = {simd::first_lanes(t.n), simd::first_lanes(t.n - kLanes)};
     if (t.beta == 0.0f) {  // C is never read (it may hold NaN)
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
         for (int v = 0; v < V; ++v)
-          _mm512_mask_storeu_ps(t.c + i * t.rsc + 16 * v, m[v], _mm512_mul_ps(va, acc[v][i]));
+          simd::store_masked(t.c + i * t.rsc + kLanes * v, m[v], simd::mul(va, acc[v][i]));
     } else {
-      const __m512 vb = _mm512_set1_ps(t.beta);
+      const Vec vb = simd::broadcast(t.beta);
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
         for (int v = 0; v < V; ++v) {
-          float* c = t.c + i * t.rsc + 16 * v;
-          const __m512 old = _mm512_maskz_loadu_ps(m[v], c);
-          _mm512_mask_storeu_ps(c, m[v], _mm512_fmadd_ps(vb, old, _mm512_mul_ps(va, acc[v][i])));
+          float* c = t.c + i * t.rsc + kLanes * v;
+          const Vec old = simd::load_masked(m[v], c);
+          simd::store_masked(c, m[v], simd::fmadd(vb, old, simd::mul(va, acc[v][i])));
         }
     }
     return;
   }
   // General strides: spill the tile to the stack and write its valid part element by element.
-  alignas(64) float tile[R][16 * V];
+  alignas(64) float tile[R][kLanes * V];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) _mm512_store_ps(tile[i] + 16 * v, _mm512_mul_ps(va, acc[v][i]));
+    for (int v = 0; v < V; ++v) simd::store_aligned(tile[i] + kLanes * v, simd::mul(va, acc[v][i]));
   for (int i = 0; i < R; ++i) {
     float* c = t.c + i * t.rsc;
     if (t.beta == 0.0f)
@@ -261,31 +275,32 @@ void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const flo
   if (t.csc == 1) {
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.rsc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.rsc + t.n - 1), _MM_HINT_T0);
+      simd::prefetch(t.c + i * t.rsc);
+      simd::prefetch(t.c + i * t.rsc + t.n - 1);
     }
   }
-  const __mmask16 mb[2] = {mask_lo(t.n), mask_hi(t.n)};
-  __m512 acc[V][R];
+  const Mask mb[2] = {simd::first_lanes(t.n), simd::first_lanes(t.n - kLanes)};
+  Vec acc[V][R];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) acc[v][i] = _mm512_setzero_ps();
+    for (int v = 0; v < V; ++v) acc[v][i] = simd::zero();
   // A rows in groups of four off separate bases: row 4g + r is at base g + r·rsa, which x86
   // addressing reaches with index rsa or 3·rsa, so the loop needs no per-row pointer registers.
   constexpr int G = (R + 3) / 4;
   const float* ag[G];
   for (int g = 0; g < G; ++g) ag[g] = a + 4 * g * rsa;
   for (int64_t p = 0; p < k; ++p, b += rsb) {
-    __m512 bv[V];
+    Vec bv[V];
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v)
-      bv[v] = kPackB ? _mm512_load_ps(b + 16 * v) : _mm512_maskz_loadu_ps(mb[v], b + 16 * v);
+      bv[v] =
+          kPackB ? simd::load_aligned(b + kLanes * v) : simd::load_masked(mb[v], b + kLanes * v);
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(ag[i / 4][(i % 4) * rsa]);
+      const Vec ai = simd::broadcast(ag[i / 4][(i % 4) * rsa]);
 #pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) acc[v][i] = _mm512_fmadd_ps(ai, bv[v], acc[v][i]);
+      for (int v = 0; v < V; ++v) acc[v][i] = simd::fmadd(ai, bv[v], acc[v][i]);
     }
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) ag[g] += csa;
@@ -336,7 +351,7 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, float alpha, const MatRef<floa
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const float* b_pan = pack_b_panels ? ws.b + jr * kc : b_blk + jr;
           const int64_t n = std::min<int64_t>(kNR, nc - jr);
-          const auto& kernels = kKernels[n > 16][pack_a_panels][pack_b_panels];
+          const auto& kernels = kKernels[n > kLanes][pack_a_panels][pack_b_panels];
           Tile t{C.data + ic * C.rs + (jc + jr) * C.cs, C.rs, C.cs, n, alpha, beta_blk};
           for (int64_t ir = 0; ir < mc; ir += kMR, t.c += kMR * C.rs) {
             const int rows = int(std::min<int64_t>(kMR, mc - ir));

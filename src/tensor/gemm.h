@@ -1,8 +1,9 @@
 // Dense matrix products on plain strided buffers: the engine's fp32 hot path.
 //
 // C = alpha * A·B + beta * C, where every operand is addressed by (row stride, column stride) in
-// elements, so transposed or sliced views need no copy. fp32 runs on a packed AVX-512 kernel
-// (BLIS-style: pack B into K×NR panels, A into MR×K panels, an MR×NR register-tile micro-kernel);
+// elements, so transposed or sliced views need no copy. fp32 runs on a packed SIMD kernel
+// (tensor/simd.h: AVX-512 or AVX2; BLIS-style: pack B into K×NR panels, A into MR×K panels, an
+// MR×NR register-tile micro-kernel);
 // fp64 runs on a plain loop and exists for float64 gradient checks and as the naive reference.
 //
 // No heap allocation happens in a call: packing buffers come from a per-thread workspace that is
@@ -29,8 +30,8 @@ struct MatMut {  // a writable strided matrix view
 
 // One product C[M×N] = alpha · A[M×K] · B[K×N] + beta · C. beta == 0 ignores C's old contents
 // (NaN included). Threads: uses the OpenMP team when the product is large enough to pay for it.
-void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatRef<float> A, MatRef<float> B, float beta,
-          MatMut<float> C);
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatRef<float> A, MatRef<float> B,
+          float beta, MatMut<float> C);
 void gemm(int64_t M, int64_t N, int64_t K, double alpha, MatRef<double> A, MatRef<double> B,
           double beta, MatMut<double> C);
 
