@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Issue 6 acceptance 3 with more examples: the final passkey model of scripts/results/passkey.sh at
 # 1M tokens, SAMPLES examples per depth (the five depths of one example share its haystack), on an
-# evaluation seed of its own. Writes runs/passkey/$MODEL/confirm.{json,txt}; prints its wall time.
+# evaluation seed of its own (SEED, default 200). Writes runs/passkey/$MODEL/confirm.{json,txt,cmd,wall_s}
+# (confirm-seed$SEED.* for another seed); prints its wall time.
 #
 #   MODEL=titans_mac SAMPLES=40 scripts/results/passkey_confirm.sh
+#   MODEL=titans_mac SAMPLES=10 SEED=300 scripts/results/passkey_confirm.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 start=$(date +%s)
@@ -13,9 +15,12 @@ LENGTHS=${LENGTHS:-1M}
 BIN=${TITANS:-build/bin/titans}
 OUT=${OUT:-runs/passkey/$MODEL}
 [[ -f $OUT/model.safetensors ]] || { echo "passkey_confirm.sh: no $OUT/model.safetensors (run scripts/results/passkey.sh)" >&2; exit 2; }
-cmd="$BIN eval --model $OUT/model.safetensors --task passkey --lengths $LENGTHS --samples $SAMPLES --seed 200 --threads ${THREADS:-1} --json $OUT/confirm.json"
+SEED=${SEED:-200}
+name=confirm
+[[ $SEED == 200 ]] || name=confirm-seed$SEED
+cmd="$BIN eval --model $OUT/model.safetensors --task passkey --lengths $LENGTHS --samples $SAMPLES --seed $SEED --threads ${THREADS:-1} --json $OUT/$name.json"
 echo "+ $cmd"
-$cmd | tee "$OUT/confirm.txt"
-echo "${cmd/#"$BIN"/build/bin/titans}" > "$OUT/confirm.cmd"
-echo "$(($(date +%s) - start))" > "$OUT/confirm.wall_s"
-echo "passkey_confirm.sh: wall time $(cat "$OUT/confirm.wall_s") s"
+$cmd | tee "$OUT/$name.txt"
+echo "${cmd/#"$BIN"/build/bin/titans}" > "$OUT/$name.cmd"
+echo "$(($(date +%s) - start))" > "$OUT/$name.wall_s"
+echo "passkey_confirm.sh: wall time $(cat "$OUT/$name.wall_s") s"

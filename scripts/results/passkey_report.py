@@ -61,7 +61,7 @@ def main():
                 return f"{n // size}{unit}"
         return str(n)
 
-    head = "| architecture | parameters | training wall time | at 2K (200 held-out) | " + " | ".join(label(n) for n in lengths) + " |"
+    head = "| architecture | parameters | training wall time | at its last stage's length (200 held-out) | " + " | ".join(label(n) for n in lengths) + " |"
     rows = [head, "|---|---:|---:|---:|" + "---:|" * len(lengths)]
     depth_rows = ["| architecture | length | depth 0 / 0.25 / 0.5 / 0.75 / 1 |", "|---|---:|---|"]
     for a in archs:
@@ -91,8 +91,9 @@ def main():
     for a in archs:
         run = f"{runs}/{a}"
         summary = json.load(open(f"{run}/summary.json"))
-        cmds = summary["train_commands"][summary.get("start_stage", 1) - 1:]
-        for d, cmd in zip(stages(run), cmds):
+        cmds = summary["train_commands"]
+        for d in stages(run):
+            cmd = cmds[int(d[5:d.index("-")]) - 1]  # stageN-seqL: the recipe's Nth command
             words = cmd.split()
             steps = words[words.index("--steps") + 1]
             pen = words[words.index("--write-penalty") + 1] if "--write-penalty" in words else "—"
@@ -117,15 +118,20 @@ def main():
     confirm = ""
     for a in archs:
         run = f"{runs}/{a}"
-        if not os.path.isfile(f"{run}/confirm.json"):
-            continue
-        recs = sorted(json.load(open(f"{run}/confirm.json")), key=lambda r: (r["length"], r["depth"]))
-        lines = ["| length | depth | answered | accuracy |", "|---:|---:|---:|---:|"]
-        for r in recs:
-            lines.append(f"| {label(r['length'])} | {r['depth']:g} | {round(r['accuracy'] * r['samples'])}/{r['samples']} | {100 * r['accuracy']:.1f}% |")
-        confirm += (f"\n{a} with more examples (`scripts/results/passkey_confirm.sh`; evaluation seed 200, "
-                    f"wall time {open(f'{run}/confirm.wall_s').read().strip()} s):\n\n"
-                    f"```\n{open(f'{run}/confirm.cmd').read().strip()}\n```\n\n" + "\n".join(lines) + "\n")
+        # confirm.* (seed 200) and confirm-seed<S>.* (SEED=S), as scripts/results/passkey_confirm.sh names them
+        for name in sorted((f[:-5] for f in os.listdir(run) if f.startswith("confirm") and f.endswith(".json")),
+                           key=lambda n: (n != "confirm", n)):
+            if not os.path.isfile(f"{run}/{name}.cmd"):
+                continue
+            cmd = open(f"{run}/{name}.cmd").read().strip()
+            seed = cmd.split("--seed ")[1].split()[0]
+            recs = sorted(json.load(open(f"{run}/{name}.json")), key=lambda r: (r["length"], r["depth"]))
+            lines = ["| length | depth | answered | accuracy |", "|---:|---:|---:|---:|"]
+            for r in recs:
+                lines.append(f"| {label(r['length'])} | {r['depth']:g} | {round(r['accuracy'] * r['samples'])}/{r['samples']} | {100 * r['accuracy']:.1f}% |")
+            confirm += (f"\n{a} with more examples (`scripts/results/passkey_confirm.sh`; evaluation seed {seed}, "
+                        f"wall time {open(f'{run}/{name}.wall_s').read().strip()} s):\n\n"
+                        f"```\n{cmd}\n```\n\n" + "\n".join(lines) + "\n")
 
     cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout.strip()
     nl = "\n"
@@ -134,9 +140,10 @@ def main():
 Made by `scripts/results/passkey.sh` (one model: `MODEL=… scripts/results/passkey.sh`) and
 `scripts/results/passkey_report.py` (this section). Every architecture: its
 `configs/<arch>-passkey.json` (2 layers, d_model 32, 2 heads of 16; the FFN width sets the
-parameters to within 1% of each other), the same five stages on the same data (seeds 1–5, batch 16,
-lengths 256 → 512 → 1K → 2K, then a 2K stage with `--write-penalty 0.2` for the architectures with
-a neural memory; the others take the same stage without it), one thread, trained on lengths ≤ 2K only. A run that started from an earlier stage's
+parameters to within 1% of each other), the same six stages on the same data (seeds 1–6, batch 16,
+lengths 256 → 512 → 1K → 2K, then a 2K stage and a 4K stage with `--write-penalty 0.2` for the
+architectures with a neural memory; the others take the same stages without it), one thread,
+trained on lengths ≤ 4K (4,096 tokens) only. A run that started from an earlier stage's
 committed model (`START_STAGE`, `START_MODEL`) says so in its wall-time cell: that model was made by
 the same commands. `infini_delta` is `infini` with the delta rule. The commands, with
 `$MODEL` the config's stem:

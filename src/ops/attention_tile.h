@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "tensor/simd.h"
@@ -31,6 +32,8 @@ constexpr int kTileCols = simd::kLanes * kTileVecs;        // 64 (AVX-512) or 16
 // never name a vector type (GCC drops its alignment attribute there, -Wignored-attributes).
 struct ColumnMasks {
   simd::Mask m[kTileVecs];
+  bool full;  // every lane of the NV vectors lies within N: plain loads and stores (AVX2's
+              // vmaskmov store is microcoded on AMD Zen)
 };
 
 template <int R, int NV, bool kAcc>
@@ -42,29 +45,42 @@ void micro(int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, 
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = simd::zero();
-  for (int64_t k = 0; k < K; ++k) {
-    simd::Vec bv[NV];
-    const float* bk = b + k * ldb;
+  const auto run = [&](auto full) {
+    constexpr bool kFull = decltype(full)::value;
+    for (int64_t k = 0; k < K; ++k) {
+      simd::Vec bv[NV];
+      const float* bk = b + k * ldb;
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = simd::load_masked(masks.m[v], bk + L * v);
-    const float* ak = a + k * acs;
+      for (int v = 0; v < NV; ++v)
+        bv[v] = kFull ? simd::load(bk + L * v) : simd::load_masked(masks.m[v], bk + L * v);
+      const float* ak = a + k * acs;
 #pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const simd::Vec av = simd::broadcast(ak[r * ars]);
+      for (int r = 0; r < R; ++r) {
+        const simd::Vec av = simd::broadcast(ak[r * ars]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
+      }
     }
-  }
-  const simd::Vec al = simd::broadcast(alpha);
+    const simd::Vec al = simd::broadcast(alpha);
 #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      float* cp = c + r * ldc + L * v;
-      simd::Vec x = simd::mul(acc[r][v], al);
-      if constexpr (kAcc) x = simd::add(x, simd::load_masked(masks.m[v], cp));
-      simd::store_masked(cp, masks.m[v], x);
-    }
+      for (int v = 0; v < NV; ++v) {
+        float* cp = c + r * ldc + L * v;
+        simd::Vec x = simd::mul(acc[r][v], al);
+        if constexpr (kFull) {
+          if constexpr (kAcc) x = simd::add(x, simd::load(cp));
+          simd::store(cp, x);
+        } else {
+          if constexpr (kAcc) x = simd::add(x, simd::load_masked(masks.m[v], cp));
+          simd::store_masked(cp, masks.m[v], x);
+        }
+      }
+  };
+  if (masks.full)
+    run(std::true_type{});
+  else
+    run(std::false_type{});
 }
 
 using MicroFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t,
@@ -93,6 +109,7 @@ inline void tile_mm(int64_t M, int64_t N, int64_t K, float alpha, const float* a
     const int nv = int((cols + simd::kLanes - 1) / simd::kLanes);
     ColumnMasks masks;
     for (int v = 0; v < kTileVecs; ++v) masks.m[v] = simd::first_lanes(cols - simd::kLanes * v);
+    masks.full = cols % simd::kLanes == 0;
     for (int64_t r0 = 0; r0 < M; r0 += kTileRows) {
       const int rows = int(M - r0 < kTileRows ? M - r0 : kTileRows);
       table[size_t((rows - 1) * kTileVecs + nv - 1)](K, a + r0 * ars, ars, acs, b + n0, ldb, masks,

@@ -212,6 +212,13 @@ struct UnaryOp {
       T* base[2] = {o, x.ptr<T>()};
       const Strides st[2] = {out.strides, x.strides};
       strided_loop<T, 2>(x.shape, base, st, [&](int64_t len, T* const* q, const int64_t* s) {
+        if (s[0] == 1 && s[1] == 1) {  // e.g. a slice along an outer dimension
+          T* po = q[0];
+          const T* px = q[1];
+#pragma omp simd
+          for (int64_t i = 0; i < len; ++i) po[i] = Def::f(px[i], p);
+          return;
+        }
         for (int64_t i = 0; i < len; ++i) q[0][i * s[0]] = Def::f(q[1][i * s[1]], p);
       });
     });

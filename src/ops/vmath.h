@@ -1,6 +1,10 @@
-// Float32 exp, expm1, sigmoid and tanh that GCC vectorises inside `#pragma omp simd` loops: plain
-// branch-free C++ (selects, fma, bit casts), no libm call. glibc's vector variants need
-// -ffast-math, which would break the detection of non-finite values; these keep libm's special
+// Float32 exp, expm1, sigmoid and tanh written so that GCC can vectorise them inside `#pragma omp
+// simd` loops: plain branch-free C++ (selects, fma, bit casts), no libm call. GCC 12 turns the
+// range clamps' selects into vector blends only under -fno-trapping-math; without it (this build)
+// such loops stay scalar ("control flow in loop"). The flag made the MQAR test 20–30% faster on
+// AVX2, but by changing the rounding of the sums it vectorised it sent that test's fragile
+// titans_mac run non-finite (docs/BENCHMARKS.md, "On the AVX2 machine"). glibc's vector variants
+// need -ffast-math, which would break the detection of non-finite values; these keep libm's special
 // values (NaN → NaN, exp(±inf) = inf/0, overflow → inf, underflow → denormal/0).
 // Errors against float64 libm, checked by tests/vmath_test.cpp: exp ≤ 1 ulp, expm1 ≤ 1.5 ulp,
 // sigmoid and tanh ≤ 2.5 ulp.

@@ -26,6 +26,7 @@
 #include <array>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "tensor/simd.h"
@@ -105,7 +106,7 @@ Workspace& workspace() {
 // of rows within 128-bit lanes, then quads, then 128-bit lanes across row groups (twice).
 // The shuffles use the all-lanes maskz form only because GCC 12's unmasked forms trip
 // -Wmaybe-uninitialized on its internal undefined vector; the generated instruction is the same.
-inline void transpose16(__m512 (&r)[16]) {
+inline void transpose_block(Vec (&r)[kLanes]) {
   __m512 u[16];
   for (int g = 0; g < 4; ++g) {  // u[4g + c], 128-bit lane q = rows 4g..4g+3 at column 4q + c
     const __m512 t0 = _mm512_maskz_unpacklo_ps(0xFFFF, r[4 * g], r[4 * g + 1]);
@@ -130,25 +131,59 @@ inline void transpose16(__m512 (&r)[16]) {
   }
 }
 
-// Packs up to 16 contiguous "lines" (line l: src + l·ls, k floats each) across a panel:
-// dst[p·width + l] = line l, element p. Lines nl..15 pack as zeros; the first `lanes` lanes of
-// each dst row are written.
+#elif defined(__AVX2__) && defined(__FMA__)
+// In-register transpose of an 8×8 block: r[i] lane j ↔ r[j] lane i (pairs within 128-bit lanes,
+// then quads, then the two 128-bit halves).
+inline void transpose_block(Vec (&r)[kLanes]) {
+  __m256 t[8], u[8];
+  for (int g = 0; g < 4; ++g) {
+    t[2 * g] = _mm256_unpacklo_ps(r[2 * g], r[2 * g + 1]);
+    t[2 * g + 1] = _mm256_unpackhi_ps(r[2 * g], r[2 * g + 1]);
+  }
+  for (int g = 0; g < 2; ++g) {
+    u[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  for (int c = 0; c < 4; ++c) {
+    r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+    r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+  }
+}
+
+#endif
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+// Packs up to kLanes contiguous "lines" (line l: src + l·ls, k floats each) across a panel:
+// dst[p·width + l] = line l, element p, in kLanes × kLanes blocks transposed in registers. Lines
+// nl.. pack as zeros; the first `lanes` lanes of each dst row are written. A row is stored whole
+// where the next row (written later) catches the lanes past `lanes`; only the panel's last row is
+// masked, so no store reaches past it (AVX2's masked store is microcoded on AMD Zen).
 void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, float* dst,
                            int64_t width, int lanes) {
   const Mask out = simd::first_lanes(lanes);
-  for (int64_t p0 = 0; p0 < k; p0 += 16) {
-    const int64_t kv = std::min<int64_t>(16, k - p0);
+  for (int64_t p0 = 0; p0 < k; p0 += kLanes) {
+    const int64_t kv = std::min<int64_t>(kLanes, k - p0);
     const Mask mk = simd::first_lanes(kv);
-    __m512 r[16];
+    Vec r[kLanes];
 #pragma GCC unroll 16
-    for (int l = 0; l < 16; ++l)
-      r[l] = l < nl ? _mm512_maskz_loadu_ps(mk, src + l * ls + p0) : _mm512_setzero_ps();
-    transpose16(r);
-    for (int64_t p = 0; p < kv; ++p) _mm512_mask_storeu_ps(dst + (p0 + p) * width, out, r[p]);
+    for (int l = 0; l < kLanes; ++l)
+      r[l] = l >= nl        ? simd::zero()
+             : kv == kLanes ? simd::load(src + l * ls + p0)
+                            : simd::load_masked(mk, src + l * ls + p0);
+    transpose_block(r);
+    for (int64_t p = 0; p < kv; ++p) {
+      float* d = dst + (p0 + p) * width;
+      if (lanes == kLanes || p0 + p + 1 < k)
+        simd::store(d, r[p]);
+      else
+        simd::store_masked(d, out, r[p]);
+    }
   }
 }
 #else
-// The same packing, element by element (8-lane ISAs: the copy is a small part of a product).
+// The same packing, element by element.
 void pack_lines_transposed(int64_t k, int64_t nl, const float* src, int64_t ls, float* dst,
                            int64_t width, int lanes) {
   for (int64_t l = 0; l < lanes; ++l)
@@ -198,8 +233,11 @@ void pack_a(int64_t m, int64_t k, const float* a, int64_t rs, int64_t cs, float*
     const float* src = a + i0 * rs;
     if (rs == 1) {  // columns contiguous (Aᵀ view): one masked copy of MR floats per k
       const Mask msk = simd::first_lanes(mv);
-      for (int64_t p = 0; p < k; ++p)
-        simd::store_masked(dst + p * kMR, mr, simd::load_masked(msk, src + p * cs));
+      // A whole vector per column where the next column (written next) catches the extra lanes
+      // (kMR < kLanes on AVX2); the panel's last column is masked so nothing lands past it.
+      for (int64_t p = 0; p + 1 < k; ++p)
+        simd::store(dst + p * kMR, simd::load_masked(msk, src + p * cs));
+      simd::store_masked(dst + (k - 1) * kMR, mr, simd::load_masked(msk, src + (k - 1) * cs));
     } else if (cs == 1) {  // rows contiguous: transpose MR×kLanes blocks
       pack_lines_transposed(k, mv, src, rs, dst, kMR, kMR);
     } else {
@@ -230,25 +268,25 @@ template <int R, int V>
 [[gnu::always_inline]] inline void store_tile(const Vec (&acc)[V][R], const Tile t) {
   // t is a copy: stores through t.c could otherwise alias it and force reloads of every field.
   const Vec va = simd::broadcast(t.alpha);
-  if (t.csc == 1) {  // rows of C contiguous: masked vector read-modify-write
+  if (t.csc == 1) {  // rows of C contiguous: vector read-modify-write
+    // Masked only where the tile crosses the right edge of C: AVX2's vmaskmov store is microcoded
+    // on AMD Zen, so a full tile must not pay for it.
+    const bool full = t.n == V * kLanes;
     const Mask m[2] = {simd::first_lanes(t.n), simd::first_lanes(t.n - kLanes)};
-    if (t.beta == 0.0f) {  // C is never read (it may hold NaN)
+    const Vec vb = simd::broadcast(t.beta);
 #pragma GCC unroll 16
-      for (int i = 0; i < R; ++i)
+    for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
-        for (int v = 0; v < V; ++v)
-          simd::store_masked(t.c + i * t.rsc + kLanes * v, m[v], simd::mul(va, acc[v][i]));
-    } else {
-      const Vec vb = simd::broadcast(t.beta);
-#pragma GCC unroll 16
-      for (int i = 0; i < R; ++i)
-#pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) {
-          float* c = t.c + i * t.rsc + kLanes * v;
-          const Vec old = simd::load_masked(m[v], c);
-          simd::store_masked(c, m[v], simd::fmadd(vb, old, simd::mul(va, acc[v][i])));
-        }
-    }
+      for (int v = 0; v < V; ++v) {
+        float* c = t.c + i * t.rsc + kLanes * v;
+        Vec x = simd::mul(va, acc[v][i]);
+        if (t.beta != 0.0f)  // beta == 0: C is never read (it may hold NaN)
+          x = simd::fmadd(vb, full ? simd::load(c) : simd::load_masked(m[v], c), x);
+        if (full)
+          simd::store(c, x);
+        else
+          simd::store_masked(c, m[v], x);
+      }
     return;
   }
   // General strides: spill the tile to the stack and write its valid part element by element.
@@ -290,21 +328,31 @@ void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const flo
   constexpr int G = (R + 3) / 4;
   const float* ag[G];
   for (int g = 0; g < G; ++g) ag[g] = a + 4 * g * rsa;
-  for (int64_t p = 0; p < k; ++p, b += rsb) {
-    Vec bv[V];
+  // kFull: B's rows hold all V·kLanes columns, read with plain loads (an unpacked B's masked
+  // loads are needed only at the right edge of the matrix).
+  const auto k_loop = [&](auto full) {
+    constexpr bool kFull = decltype(full)::value;
+    for (int64_t p = 0; p < k; ++p, b += rsb) {
+      Vec bv[V];
 #pragma GCC unroll 2
-    for (int v = 0; v < V; ++v)
-      bv[v] =
-          kPackB ? simd::load_aligned(b + kLanes * v) : simd::load_masked(mb[v], b + kLanes * v);
+      for (int v = 0; v < V; ++v)
+        bv[v] = kPackB  ? simd::load_aligned(b + kLanes * v)
+                : kFull ? simd::load(b + kLanes * v)
+                        : simd::load_masked(mb[v], b + kLanes * v);
 #pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      const Vec ai = simd::broadcast(ag[i / 4][(i % 4) * rsa]);
+      for (int i = 0; i < R; ++i) {
+        const Vec ai = simd::broadcast(ag[i / 4][(i % 4) * rsa]);
 #pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) acc[v][i] = simd::fmadd(ai, bv[v], acc[v][i]);
-    }
+        for (int v = 0; v < V; ++v) acc[v][i] = simd::fmadd(ai, bv[v], acc[v][i]);
+      }
 #pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) ag[g] += csa;
-  }
+      for (int g = 0; g < G; ++g) ag[g] += csa;
+    }
+  };
+  if (!kPackB && t.n == V * kLanes)
+    k_loop(std::true_type{});
+  else
+    k_loop(std::false_type{});
   store_tile<R, V>(acc, t);
 }
 

@@ -34,6 +34,7 @@ inline Vec broadcast(float x) { return _mm512_set1_ps(x); }
 inline Vec load(const float* p) { return _mm512_loadu_ps(p); }
 inline Vec load_aligned(const float* p) { return _mm512_load_ps(p); }
 inline Vec load_masked(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
 inline void store_aligned(float* p, Vec v) { _mm512_store_ps(p, v); }
 inline void store_masked(float* p, Mask m, Vec v) { _mm512_mask_storeu_ps(p, m, v); }
 inline Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
@@ -60,6 +61,7 @@ inline Vec broadcast(float x) { return _mm256_set1_ps(x); }
 inline Vec load(const float* p) { return _mm256_loadu_ps(p); }
 inline Vec load_aligned(const float* p) { return _mm256_load_ps(p); }
 inline Vec load_masked(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+inline void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 inline void store_aligned(float* p, Vec v) { _mm256_store_ps(p, v); }
 inline void store_masked(float* p, Mask m, Vec v) { _mm256_maskstore_ps(p, m, v); }
 inline Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
@@ -97,9 +99,10 @@ inline Vec load_masked(Mask m, const float* p) {
   for (int i = 0; i < m; ++i) v.x[i] = p[i];
   return v;
 }
-inline void store_aligned(float* p, Vec v) {
+inline void store(float* p, Vec v) {
   for (int i = 0; i < 8; ++i) p[i] = v.x[i];
 }
+inline void store_aligned(float* p, Vec v) { store(p, v); }
 inline void store_masked(float* p, Mask m, Vec v) {
   for (int i = 0; i < m; ++i) p[i] = v.x[i];
 }
