@@ -32,8 +32,7 @@ constexpr int kTileCols = simd::kLanes * kTileVecs;        // 64 (AVX-512) or 16
 // never name a vector type (GCC drops its alignment attribute there, -Wignored-attributes).
 struct ColumnMasks {
   simd::Mask m[kTileVecs];
-  bool full;  // every lane of the NV vectors lies within N: plain loads and stores (AVX2's
-              // vmaskmov store is microcoded on AMD Zen)
+  bool full;  // every lane of the NV vectors lies within N (simd::load_lanes / store_lanes)
 };
 
 template <int R, int NV, bool kAcc>
@@ -51,8 +50,7 @@ void micro(int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, 
       simd::Vec bv[NV];
       const float* bk = b + k * ldb;
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v)
-        bv[v] = kFull ? simd::load(bk + L * v) : simd::load_masked(masks.m[v], bk + L * v);
+      for (int v = 0; v < NV; ++v) bv[v] = simd::load_lanes(kFull, masks.m[v], bk + L * v);
       const float* ak = a + k * acs;
 #pragma GCC unroll 6
       for (int r = 0; r < R; ++r) {
@@ -68,13 +66,8 @@ void micro(int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, 
       for (int v = 0; v < NV; ++v) {
         float* cp = c + r * ldc + L * v;
         simd::Vec x = simd::mul(acc[r][v], al);
-        if constexpr (kFull) {
-          if constexpr (kAcc) x = simd::add(x, simd::load(cp));
-          simd::store(cp, x);
-        } else {
-          if constexpr (kAcc) x = simd::add(x, simd::load_masked(masks.m[v], cp));
-          simd::store_masked(cp, masks.m[v], x);
-        }
+        if constexpr (kAcc) x = simd::add(x, simd::load_lanes(kFull, masks.m[v], cp));
+        simd::store_lanes(kFull, masks.m[v], cp, x);
       }
   };
   if (masks.full)

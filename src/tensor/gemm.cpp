@@ -269,8 +269,7 @@ template <int R, int V>
   // t is a copy: stores through t.c could otherwise alias it and force reloads of every field.
   const Vec va = simd::broadcast(t.alpha);
   if (t.csc == 1) {  // rows of C contiguous: vector read-modify-write
-    // Masked only where the tile crosses the right edge of C: AVX2's vmaskmov store is microcoded
-    // on AMD Zen, so a full tile must not pay for it.
+    // Masked only where the tile crosses the right edge of C (simd::store_lanes).
     const bool full = t.n == V * kLanes;
     const Mask m[2] = {simd::first_lanes(t.n), simd::first_lanes(t.n - kLanes)};
     const Vec vb = simd::broadcast(t.beta);
@@ -281,11 +280,8 @@ template <int R, int V>
         float* c = t.c + i * t.rsc + kLanes * v;
         Vec x = simd::mul(va, acc[v][i]);
         if (t.beta != 0.0f)  // beta == 0: C is never read (it may hold NaN)
-          x = simd::fmadd(vb, full ? simd::load(c) : simd::load_masked(m[v], c), x);
-        if (full)
-          simd::store(c, x);
-        else
-          simd::store_masked(c, m[v], x);
+          x = simd::fmadd(vb, simd::load_lanes(full, m[v], c), x);
+        simd::store_lanes(full, m[v], c, x);
       }
     return;
   }
@@ -336,9 +332,8 @@ void micro_kernel(int64_t k, const float* a, int64_t rsa, int64_t csa, const flo
       Vec bv[V];
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
-        bv[v] = kPackB  ? simd::load_aligned(b + kLanes * v)
-                : kFull ? simd::load(b + kLanes * v)
-                        : simd::load_masked(mb[v], b + kLanes * v);
+        bv[v] = kPackB ? simd::load_aligned(b + kLanes * v)
+                       : simd::load_lanes(kFull, mb[v], b + kLanes * v);
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i) {
         const Vec ai = simd::broadcast(ag[i / 4][(i % 4) * rsa]);

@@ -122,6 +122,18 @@ inline void prefetch(const float* p) { __builtin_prefetch(p); }
 
 #endif
 
+// The lanes of m at p; `full` (every lane selected, as at any tile not on a matrix's right edge)
+// takes the plain instruction: AVX2's masked store is microcoded on AMD Zen, its masked load slow.
+inline Vec load_lanes(bool full, Mask m, const float* p) {
+  return full ? load(p) : load_masked(m, p);
+}
+inline void store_lanes(bool full, Mask m, float* p, Vec v) {
+  if (full)
+    store(p, v);
+  else
+    store_masked(p, m, v);
+}
+
 // The sum of a vector's lanes (not on a hot path).
 inline float sum_lanes(Vec v) {
   alignas(64) float lanes[kLanes];
