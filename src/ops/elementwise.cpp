@@ -1,5 +1,6 @@
 // Elementwise ops: broadcasting binary arithmetic, scale, and the unary activations.
 #include <cmath>
+#include <type_traits>
 
 #include "autodiff/op_registry.h"
 #include "ops/op_groups.h"
@@ -15,8 +16,43 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;  // below this, threads cost more than they save
 
+// An op whose formula is written over vmath's lane types (Def::kVector): its float loops run on
+// vmath::floatv vectors explicitly, since GCC leaves loops over vmath's functions scalar
+// (ops/vmath.h). Each lane computes what the scalar formula does, bit for bit.
+template <class Def>
+constexpr bool kVectorFormula = requires {
+  requires Def::kVector;
+};
+
+// One lane group of type V at p: a scalar (V = T) or a vmath::floatv vector.
+template <class V, class T>
+[[gnu::always_inline]] inline V get(const T* p) {
+  if constexpr (std::is_same_v<V, T>)
+    return *p;
+  else
+    return vmath::load(p);
+}
+template <class V, class T>
+[[gnu::always_inline]] inline void put(T* p, V v) {
+  if constexpr (std::is_same_v<V, T>)
+    *p = v;
+  else
+    vmath::store(p, v);
+}
+
+// body(V{}, i) over [i0, i1), V the lane group at i: vmath::floatv vectors while whole ones fit
+// when kVector and T is float, T (in a `#pragma omp simd` loop) for the rest.
+template <class T, bool kVector, class Body>
+[[gnu::always_inline]] inline void for_each_lane(int64_t i0, int64_t i1, Body body) {
+  int64_t i = i0;
+  if constexpr (kVector && vmath::kHasVector && std::is_same_v<T, float>)
+    for (; i + vmath::kVectorLanes <= i1; i += vmath::kVectorLanes) body(vmath::floatv{}, i);
+#pragma omp simd
+  for (int64_t j = i; j < i1; ++j) body(T{}, j);
+}
+
 // out = f(a, b) over the broadcast shape.
-template <class T, class F>
+template <class T, bool kVector, class F>
 void binary_forward(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   T* o = out.ptr<T>();
   const T* pa = a.ptr<T>();
@@ -24,8 +60,10 @@ void binary_forward(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const int64_t n = out.numel();
   if (a.shape == out.shape && b.shape == out.shape && a.is_contiguous() && b.is_contiguous()) {
     parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
-#pragma omp simd
-      for (int64_t i = i0; i < i1; ++i) o[i] = f(pa[i], pb[i]);
+      for_each_lane<T, kVector>(i0, i1, [=](auto lane, int64_t i) {
+        using V = decltype(lane);
+        put(o + i, f(get<V>(pa + i), get<V>(pb + i)));
+      });
     });
     return;
   }
@@ -38,7 +76,7 @@ void binary_forward(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 
 // target_grad += d(gout, a, b) over the broadcast shape, target being a or b (reduced over its
 // broadcast dimensions by accumulation).
-template <class T, class D>
+template <class T, bool kVector, class D>
 void binary_backward(const OpRecord& r, const Tensor& target, D d) {
   if (!target.grad) return;
   const Tensor& out = r.out;
@@ -52,8 +90,10 @@ void binary_backward(const OpRecord& r, const Tensor& target, D d) {
   if (target.shape == out.shape && a.shape == out.shape && b.shape == out.shape &&
       target.is_contiguous() && a.is_contiguous() && b.is_contiguous()) {
     parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
-#pragma omp simd
-      for (int64_t i = i0; i < i1; ++i) gt[i] += d(go[i], pa[i], pb[i]);
+      for_each_lane<T, kVector>(i0, i1, [=](auto lane, int64_t i) {
+        using V = decltype(lane);
+        put(gt + i, get<V>(gt + i) + d(get<V>(go + i), get<V>(pa + i), get<V>(pb + i)));
+      });
     });
     return;
   }
@@ -79,7 +119,8 @@ struct BinaryOp {
     Tensor out = g.new_tensor(shape, a.dtype, grad);
     dispatch_float(a.dtype, [&](auto zero) {
       using T = decltype(zero);
-      binary_forward<T>(out, a, b, [](T x, T y) { return Def::f(x, y); });
+      binary_forward<T, kVectorFormula<Def>>(out, a, b,
+                                             [](auto x, auto y) { return Def::f(x, y); });
     });
     if (grad) g.record<BinaryOp>(out, {a, b});
     return out;
@@ -88,8 +129,11 @@ struct BinaryOp {
   static void backward(Graph&, const OpRecord& r) {
     dispatch_float(r.out.dtype, [&](auto zero) {
       using T = decltype(zero);
-      binary_backward<T>(r, r.in[0], [](T go, T x, T y) { return Def::da(go, x, y); });
-      binary_backward<T>(r, r.in[1], [](T go, T x, T y) { return Def::db(go, x, y); });
+      constexpr bool vec = kVectorFormula<Def>;
+      binary_backward<T, vec>(r, r.in[0],
+                              [](auto go, auto x, auto y) { return Def::da(go, x, y); });
+      binary_backward<T, vec>(r, r.in[1],
+                              [](auto go, auto x, auto y) { return Def::db(go, x, y); });
     });
   }
 
@@ -167,10 +211,11 @@ struct DivDef {
 struct SwigluDef {
   static constexpr const char* name = "swiglu";
   static constexpr bool positive_b = false;
+  static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T a, T b) { return a * vmath::sigmoid(a) * b; }
   template <class T> [[gnu::always_inline]] static T da(T go, T a, T b) {
     const T s = vmath::sigmoid(a);
-    return go * b * (s * (T(1) + a * (T(1) - s)));
+    return go * b * (s * (1 + a * (1 - s)));
   }
   template <class T> [[gnu::always_inline]] static T db(T go, T a, T) {
     return go * a * vmath::sigmoid(a);
@@ -193,6 +238,15 @@ struct UnaryOp {
     double param;
   };
 
+  // o[i] = f(x[i]) for i in [i0, i1).
+  template <class T>
+  static void map_lanes(const T* x, T* o, int64_t i0, int64_t i1, T p) {
+    for_each_lane<T, kVectorFormula<Def>>(i0, i1, [=](auto lane, int64_t i) {
+      using V = decltype(lane);
+      put(o + i, Def::f(get<V>(x + i), vmath::splat<V>(p)));
+    });
+  }
+
   static Tensor forward(Graph& g, const Tensor& x, double param = 0) {
     const bool grad = g.needs_grad({&x});
     Tensor out = g.new_tensor(x.shape, x.dtype, grad);
@@ -203,20 +257,15 @@ struct UnaryOp {
       const int64_t n = x.numel();
       if (x.is_contiguous()) {
         const T* px = x.ptr<T>();
-        parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
-#pragma omp simd
-          for (int64_t i = i0; i < i1; ++i) o[i] = Def::f(px[i], p);
-        });
+        parallel_for(n, n >= kParallelMin,
+                     [=](int64_t i0, int64_t i1) { map_lanes<T>(px, o, i0, i1, p); });
         return;
       }
       T* base[2] = {o, x.ptr<T>()};
       const Strides st[2] = {out.strides, x.strides};
       strided_loop<T, 2>(x.shape, base, st, [&](int64_t len, T* const* q, const int64_t* s) {
         if (s[0] == 1 && s[1] == 1) {  // e.g. a slice along an outer dimension
-          T* po = q[0];
-          const T* px = q[1];
-#pragma omp simd
-          for (int64_t i = 0; i < len; ++i) po[i] = Def::f(px[i], p);
+          map_lanes<T>(q[1], q[0], 0, len, p);
           return;
         }
         for (int64_t i = 0; i < len; ++i) q[0][i * s[0]] = Def::f(q[1][i * s[1]], p);
@@ -238,8 +287,11 @@ struct UnaryOp {
         if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
           T* gx = q[0];
           const T *px = q[1], *py = q[2], *gy = q[3];
-#pragma omp simd
-          for (int64_t i = 0; i < len; ++i) gx[i] += gy[i] * Def::df(px[i], py[i], p);
+          for_each_lane<T, kVectorFormula<Def>>(0, len, [=](auto lane, int64_t i) {
+            using V = decltype(lane);
+            const V d = Def::df(get<V>(px + i), get<V>(py + i), vmath::splat<V>(p));
+            put(gx + i, get<V>(gx + i) + get<V>(gy + i) * d);
+          });
           return;
         }
         for (int64_t i = 0; i < len; ++i)
@@ -279,8 +331,9 @@ struct UnaryOp {
 };
 
 // Each definition: the kernel formula (f, df) and an independently written float64 reference.
-// f and df built on ops/vmath.h are forced inline: left to itself GCC keeps some of them out of
-// line in the serial path, and a call in the loop stops it vectorising.
+// f and df built on ops/vmath.h are forced inline (left to itself GCC keeps some of them out of
+// line in the serial path) and written for every lane type, vmath::floatv included (kVector):
+// constants as plain numbers or vmath::splat<T>, choices as vmath::select.
 struct ScaleDef {
   static constexpr const char* name = "scale";
   static constexpr bool positive_x = false;
@@ -292,6 +345,7 @@ struct ScaleDef {
 struct ExpDef {
   static constexpr const char* name = "exp";
   static constexpr bool positive_x = false;
+  static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T x, T) { return vmath::exp(x); }
   template <class T> static T df(T, T y, T) { return y; }
   static double reference(double x) { return std::exp(x); }
@@ -308,18 +362,23 @@ struct LogDef {
 struct SigmoidDef {
   static constexpr const char* name = "sigmoid";
   static constexpr bool positive_x = false;
+  static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T x, T) { return vmath::sigmoid(x); }
-  template <class T> static T df(T, T y, T) { return y * (T(1) - y); }
+  template <class T>
+  static T df(T, T y, T) {
+    return y * (1 - y);
+  }
   static double reference(double x) { return 0.5 * (1.0 + std::tanh(0.5 * x)); }
   static Tensor call(Graph& g, const Tensor& x) { return sigmoid(g, x); }
 };
 struct SiluDef {
   static constexpr const char* name = "silu";
   static constexpr bool positive_x = false;
+  static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T x, T) { return x * vmath::sigmoid(x); }
   template <class T> [[gnu::always_inline]] static T df(T x, T, T) {
     const T s = vmath::sigmoid(x);
-    return s * (T(1) + x * (T(1) - s));
+    return s * (1 + x * (1 - s));
   }
   static double reference(double x) { return x * 0.5 * (1.0 + std::tanh(0.5 * x)); }
   static Tensor call(Graph& g, const Tensor& x) { return silu(g, x); }
@@ -327,13 +386,18 @@ struct SiluDef {
 struct GeluDef {
   static constexpr const char* name = "gelu";
   static constexpr bool positive_x = false;
+  static constexpr bool kVector = true;
   static constexpr double kC = 0.7978845608028654;  // sqrt(2/pi)
   template <class T> [[gnu::always_inline]] static T f(T x, T) {
-    return T(0.5) * x * (T(1) + vmath::tanh(T(kC) * (x + T(0.044715) * x * x * x)));
+    using vmath::splat;
+    return splat<T>(0.5) * x *
+           (1 + vmath::tanh(splat<T>(kC) * (x + splat<T>(0.044715) * x * x * x)));
   }
   template <class T> [[gnu::always_inline]] static T df(T x, T, T) {
-    const T t = vmath::tanh(T(kC) * (x + T(0.044715) * x * x * x));
-    return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * T(kC) * (T(1) + T(3 * 0.044715) * x * x);
+    using vmath::splat;
+    const T t = vmath::tanh(splat<T>(kC) * (x + splat<T>(0.044715) * x * x * x));
+    return splat<T>(0.5) * (1 + t) +
+           splat<T>(0.5) * x * (1 - t * t) * splat<T>(kC) * (1 + splat<T>(3 * 0.044715) * x * x);
   }
   static double reference(double x) {
     const double u = std::sqrt(2.0 / M_PI) * (x + 0.044715 * std::pow(x, 3));
@@ -344,18 +408,26 @@ struct GeluDef {
 struct TanhDef {
   static constexpr const char* name = "tanh";
   static constexpr bool positive_x = false;
+  static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T x, T) { return vmath::tanh(x); }
-  template <class T> static T df(T, T y, T) { return T(1) - y * y; }
+  template <class T>
+  static T df(T, T y, T) {
+    return 1 - y * y;
+  }
   static double reference(double x) { return (std::exp(2 * x) - 1) / (std::exp(2 * x) + 1); }
   static Tensor call(Graph& g, const Tensor& x) { return tanh(g, x); }
 };
 struct EluDef {
   static constexpr const char* name = "elu";
   static constexpr bool positive_x = false;
+  static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T x, T) {
-    return x > T(0) ? x : vmath::expm1(x);
+    return vmath::select(x > 0, x, vmath::expm1(x));
   }
-  template <class T> static T df(T x, T y, T) { return x > T(0) ? T(1) : y + T(1); }
+  template <class T>
+  static T df(T x, T y, T) {
+    return vmath::select(x > 0, vmath::splat<T>(1), y + 1);
+  }
   static double reference(double x) { return x > 0 ? x : std::exp(x) - 1.0; }
   static Tensor call(Graph& g, const Tensor& x) { return elu(g, x); }
 };

@@ -238,10 +238,13 @@ Result<StepReport> Trainer::step() {
     graph_.set_collect_write_gates(false);
     if (!l) return Status::error(fmt::format("step {}: {}", n, l.message()));
     const double value = scalar_value(*l);
-    if (!std::isfinite(value))
-      return Status::error(fmt::format("step {}: the loss is {}; training stopped{}", n, value,
-                                       last_checkpoint_ >= 0 ? fmt::format(" (the checkpoint of step {} is intact)", last_checkpoint_)
-                                                             : ""));
+    if (!std::isfinite(value))  // a NaN's sign bit means nothing: "nan", never "-nan"
+      return Status::error(
+          fmt::format("step {}: the loss is {}; training stopped{}", n,
+                      std::isnan(value) ? std::abs(value) : value,
+                      last_checkpoint_ >= 0
+                          ? fmt::format(" (the checkpoint of step {} is intact)", last_checkpoint_)
+                          : ""));
     loss += value * weight;
     Tensor objective = *l;
     if (penalty) {
