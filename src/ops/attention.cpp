@@ -55,14 +55,14 @@ void softmax_tile(int64_t nk, T* st, T* m, T* l, T* mu, T* corr, T* part) {
     m[i] = mn;
     part[i] = 0;
   }
-  for (int64_t j = 0; j < nk; ++j) {
+  for (int64_t j = 0; j < nk; ++j) {  // explicit vectors: GCC keeps a loop over vmath::exp scalar
     T* row = st + j * kBq;
-#pragma omp simd
-    for (int64_t i = 0; i < kBq; ++i) {
-      const T p = vmath::exp(row[i] - mu[i]);
-      row[i] = p;
-      part[i] += p;
-    }
+    vmath::for_each_lane<T, true>(0, kBq, [=](auto lane, int64_t i) {
+      using V = decltype(lane);
+      const V p = vmath::exp(vmath::get<V>(row + i) - vmath::get<V>(mu + i));
+      vmath::put(row + i, p);
+      vmath::put(part + i, vmath::get<V>(part + i) + p);
+    });
   }
 #pragma omp simd
   for (int64_t i = 0; i < kBq; ++i) l[i] = l[i] * corr[i] + part[i];

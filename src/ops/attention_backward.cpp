@@ -88,8 +88,10 @@ void key_tile_backward(const BackwardArgs<T>& a, int64_t bh, int64_t kt, T* st, 
     if (vis == Visibility::partial) G.apply_mask(i0, tile, st);
     for (int64_t j = 0; j < nk; ++j) {  // Pᵀ; lse = +inf (no visible key, padding) gives 0
       T* row = st + j * kBq;
-#pragma omp simd
-      for (int64_t i = 0; i < kBq; ++i) row[i] = vmath::exp(row[i] - lse[i]);
+      vmath::for_each_lane<T, true>(0, kBq, [=](auto lane, int64_t i) {
+        using V = decltype(lane);
+        vmath::put(row + i, vmath::exp(vmath::get<V>(row + i) - vmath::get<V>(lse + i)));
+      });
     }
     if (a.dV.base)
       tile_mm(nk, d, nr, T(1), st, kBq, 1, a.dO.head(bh) + i0 * a.dO.st, a.dO.st, dv, dp, true);

@@ -1,6 +1,5 @@
 // Elementwise ops: broadcasting binary arithmetic, scale, and the unary activations.
 #include <cmath>
-#include <type_traits>
 
 #include "autodiff/op_registry.h"
 #include "ops/op_groups.h"
@@ -24,33 +23,6 @@ constexpr bool kVectorFormula = requires {
   requires Def::kVector;
 };
 
-// One lane group of type V at p: a scalar (V = T) or a vmath::floatv vector.
-template <class V, class T>
-[[gnu::always_inline]] inline V get(const T* p) {
-  if constexpr (std::is_same_v<V, T>)
-    return *p;
-  else
-    return vmath::load(p);
-}
-template <class V, class T>
-[[gnu::always_inline]] inline void put(T* p, V v) {
-  if constexpr (std::is_same_v<V, T>)
-    *p = v;
-  else
-    vmath::store(p, v);
-}
-
-// body(V{}, i) over [i0, i1), V the lane group at i: vmath::floatv vectors while whole ones fit
-// when kVector and T is float, T (in a `#pragma omp simd` loop) for the rest.
-template <class T, bool kVector, class Body>
-[[gnu::always_inline]] inline void for_each_lane(int64_t i0, int64_t i1, Body body) {
-  int64_t i = i0;
-  if constexpr (kVector && vmath::kHasVector && std::is_same_v<T, float>)
-    for (; i + vmath::kVectorLanes <= i1; i += vmath::kVectorLanes) body(vmath::floatv{}, i);
-#pragma omp simd
-  for (int64_t j = i; j < i1; ++j) body(T{}, j);
-}
-
 // out = f(a, b) over the broadcast shape.
 template <class T, bool kVector, class F>
 void binary_forward(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
@@ -60,9 +32,9 @@ void binary_forward(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const int64_t n = out.numel();
   if (a.shape == out.shape && b.shape == out.shape && a.is_contiguous() && b.is_contiguous()) {
     parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
-      for_each_lane<T, kVector>(i0, i1, [=](auto lane, int64_t i) {
+      vmath::for_each_lane<T, kVector>(i0, i1, [=](auto lane, int64_t i) {
         using V = decltype(lane);
-        put(o + i, f(get<V>(pa + i), get<V>(pb + i)));
+        vmath::put(o + i, f(vmath::get<V>(pa + i), vmath::get<V>(pb + i)));
       });
     });
     return;
@@ -90,9 +62,10 @@ void binary_backward(const OpRecord& r, const Tensor& target, D d) {
   if (target.shape == out.shape && a.shape == out.shape && b.shape == out.shape &&
       target.is_contiguous() && a.is_contiguous() && b.is_contiguous()) {
     parallel_for(n, n >= kParallelMin, [=](int64_t i0, int64_t i1) {
-      for_each_lane<T, kVector>(i0, i1, [=](auto lane, int64_t i) {
+      vmath::for_each_lane<T, kVector>(i0, i1, [=](auto lane, int64_t i) {
         using V = decltype(lane);
-        put(gt + i, get<V>(gt + i) + d(get<V>(go + i), get<V>(pa + i), get<V>(pb + i)));
+        vmath::put(gt + i, vmath::get<V>(gt + i) + d(vmath::get<V>(go + i), vmath::get<V>(pa + i),
+                                                     vmath::get<V>(pb + i)));
       });
     });
     return;
@@ -241,9 +214,9 @@ struct UnaryOp {
   // o[i] = f(x[i]) for i in [i0, i1).
   template <class T>
   static void map_lanes(const T* x, T* o, int64_t i0, int64_t i1, T p) {
-    for_each_lane<T, kVectorFormula<Def>>(i0, i1, [=](auto lane, int64_t i) {
+    vmath::for_each_lane<T, kVectorFormula<Def>>(i0, i1, [=](auto lane, int64_t i) {
       using V = decltype(lane);
-      put(o + i, Def::f(get<V>(x + i), vmath::splat<V>(p)));
+      vmath::put(o + i, Def::f(vmath::get<V>(x + i), vmath::splat<V>(p)));
     });
   }
 
@@ -287,10 +260,10 @@ struct UnaryOp {
         if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
           T* gx = q[0];
           const T *px = q[1], *py = q[2], *gy = q[3];
-          for_each_lane<T, kVectorFormula<Def>>(0, len, [=](auto lane, int64_t i) {
+          vmath::for_each_lane<T, kVectorFormula<Def>>(0, len, [=](auto lane, int64_t i) {
             using V = decltype(lane);
-            const V d = Def::df(get<V>(px + i), get<V>(py + i), vmath::splat<V>(p));
-            put(gx + i, get<V>(gx + i) + get<V>(gy + i) * d);
+            const V d = Def::df(vmath::get<V>(px + i), vmath::get<V>(py + i), vmath::splat<V>(p));
+            vmath::put(gx + i, vmath::get<V>(gx + i) + vmath::get<V>(gy + i) * d);
           });
           return;
         }

@@ -63,6 +63,33 @@ template <class C, class F>
 }
 [[gnu::always_inline]] inline void store(float* p, floatv v) { __builtin_memcpy(p, &v, sizeof v); }
 
+// One lane group of type V at p: a scalar (V = T) or a vmath::floatv vector.
+template <class V, class T>
+[[gnu::always_inline]] inline V get(const T* p) {
+  if constexpr (std::is_same_v<V, T>)
+    return *p;
+  else
+    return vmath::load(p);
+}
+template <class V, class T>
+[[gnu::always_inline]] inline void put(T* p, V v) {
+  if constexpr (std::is_same_v<V, T>)
+    *p = v;
+  else
+    vmath::store(p, v);
+}
+
+// body(V{}, i) over [i0, i1), V the lane group at i: vmath::floatv vectors while whole ones fit
+// when kVector and T is float, T (in a `#pragma omp simd` loop) for the rest.
+template <class T, bool kVector, class Body>
+[[gnu::always_inline]] inline void for_each_lane(int64_t i0, int64_t i1, Body body) {
+  int64_t i = i0;
+  if constexpr (kVector && vmath::kHasVector && std::is_same_v<T, float>)
+    for (; i + vmath::kVectorLanes <= i1; i += vmath::kVectorLanes) body(vmath::floatv{}, i);
+#pragma omp simd
+  for (int64_t j = i; j < i1; ++j) body(T{}, j);
+}
+
 namespace detail {
 
 // The bit casts and the fma of a lane type.
