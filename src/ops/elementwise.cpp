@@ -337,10 +337,7 @@ struct SigmoidDef {
   static constexpr bool positive_x = false;
   static constexpr bool kVector = true;
   template <class T> [[gnu::always_inline]] static T f(T x, T) { return vmath::sigmoid(x); }
-  template <class T>
-  static T df(T, T y, T) {
-    return y * (1 - y);
-  }
+  template <class T> static T df(T, T y, T) { return y * (1 - y); }
   static double reference(double x) { return 0.5 * (1.0 + std::tanh(0.5 * x)); }
   static Tensor call(Graph& g, const Tensor& x) { return sigmoid(g, x); }
 };
