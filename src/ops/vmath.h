@@ -1,15 +1,14 @@
 // Float32 exp, expm1, sigmoid and tanh, branch-free (selects, fma, bit casts, no libm call),
 // written once over a lane type F: float, or floatv, a vector of floats (GCC's vector extension)
-// that the elementwise ops run explicitly (ops/elementwise.cpp). Explicitly, because GCC 12 leaves
-// a
-// `#pragma omp simd` loop over the float versions scalar ("control flow in loop": it threads the
-// range clamps into branches) unless -fno-trapping-math, and that flag also vectorises sums
-// elsewhere, changing their rounding (docs/BENCHMARKS.md, "On the AVX2 machine"). A floatv lane
-// does the float version's operations in the same order, so its result is bit-identical
-// (tests/vmath_test.cpp checks it over a sweep of bit patterns): the vectors change speed only.
-// glibc's vector variants need -ffast-math, which would break the detection of non-finite values;
-// these keep libm's special values (NaN → NaN, exp(±inf) = inf/0, overflow → inf, underflow →
-// denormal/0).
+// that the elementwise ops and the attention tiles run explicitly (for_each_lane below). Explicitly,
+// because GCC 12 leaves a `#pragma omp simd` loop over the float versions scalar ("control flow in
+// loop": it threads the range clamps into branches) unless -fno-trapping-math, and that flag also
+// vectorises sums elsewhere, changing their rounding (docs/BENCHMARKS.md, "On the AVX2 machine").
+// A floatv lane does the float version's operations in the same order, so its result is
+// bit-identical (tests/vmath_test.cpp checks it over a sweep of bit patterns): the vectors change
+// speed only. glibc's vector variants need -ffast-math, which would break the detection of
+// non-finite values; these keep libm's special values (NaN → NaN, exp(±inf) = inf/0, overflow →
+// inf, underflow → denormal/0).
 // Errors against float64 libm, checked by tests/vmath_test.cpp: exp ≤ 1 ulp, expm1 ≤ 1.5 ulp,
 // sigmoid and tanh ≤ 2.5 ulp.
 // Forced inline: GCC's inliner otherwise leaves some call sites as out-of-line calls.
@@ -28,6 +27,7 @@ namespace titans::vmath {
 // The vector lane type, where the target has vector FMA (which the float versions' std::fma needs
 // lane for lane): as wide as the GEMM's vectors.
 #if defined(__FMA__) && (defined(__AVX2__) || defined(__AVX512F__))
+#define TITANS_VMATH_VECTOR 1
 inline constexpr bool kHasVector = true;
 inline constexpr int kVectorLanes = simd::kLanes;
 using floatv = float __attribute__((vector_size(4 * kVectorLanes)));
@@ -102,7 +102,7 @@ struct Lanes<float> {
   [[gnu::always_inline]] static Int bits(float x) { return std::bit_cast<Int>(x); }
   [[gnu::always_inline]] static float from_bits(Int i) { return std::bit_cast<float>(i); }
 };
-#if defined(__FMA__) && (defined(__AVX2__) || defined(__AVX512F__))
+#ifdef TITANS_VMATH_VECTOR
 template <>
 struct Lanes<floatv> {
   using Int = int32v;
