@@ -90,11 +90,8 @@ TEST(Tasks, RetrievalTargetsAreExactlyTheCompletion) {
     const Example ex = make(name, 3000, 5);
     const int64_t n = int64_t(ex.tokens.size());
     ASSERT_GT(ex.prompt_length, 0);
-    // The completion is the answer after one space, closed by a period where the needle closes it
-    // (passkey, sniah*: " 71432."; qa*: " kitchen").
-    const std::string close = name.starts_with("qa") ? "" : ".";
-    EXPECT_EQ(text_of(ex, {ex.prompt_length, n - ex.prompt_length}), " " + ex.answer + close)
-        << name;
+    // The completion is the answer after one space, closed by a period (" 71432.", " kitchen.").
+    EXPECT_EQ(text_of(ex, {ex.prompt_length, n - ex.prompt_length}), " " + ex.answer + ".") << name;
     for (int64_t i = 0; i < n; ++i) {
       const bool labelled = i >= ex.prompt_length - 1 && i < n - 1;
       EXPECT_EQ(ex.targets[size_t(i)], labelled ? ex.tokens[size_t(i + 1)] : kNoTarget)
@@ -122,13 +119,12 @@ TEST(Tasks, TailJitterAppendsSpacesAfterTheCompletion) {
     for (uint64_t seed = 0; seed < 40; ++seed) {
       const Example ex = make(name, 1000, seed, 0.5, jitter);
       ASSERT_EQ(ex.tokens.size(), 1000u) << name;
-      const std::string close = name.starts_with("qa") ? "" : ".";
-      const int64_t c = int64_t(ex.answer.size() + 1 + close.size());  // " " + answer + close
+      const int64_t c = int64_t(ex.answer.size() + 2);  // " " + answer + "."
       const int64_t tail = 1000 - ex.prompt_length - c;
       ASSERT_GE(tail, 0) << name;
       ASSERT_LE(tail, 31) << name;
       tails.insert(tail);
-      EXPECT_EQ(text_of(ex, {ex.prompt_length, c}), " " + ex.answer + close) << name;
+      EXPECT_EQ(text_of(ex, {ex.prompt_length, c}), " " + ex.answer + ".") << name;
       for (int64_t i = ex.prompt_length + c; i < 1000; ++i)
         EXPECT_EQ(ex.tokens[size_t(i)], int32_t(' '));
       // Labelled: the completion only (the target of position i is token i + 1).

@@ -141,7 +141,9 @@ HaystackLayout babi_layout(const Story& s) {
   HaystackLayout l;
   l.inserts = s.facts;
   l.question = fmt::format("Question: {} Answer:", s.question);
-  l.completion = " " + s.answer;
+  // The period ends the answer (as passkey's and S-NIAH's): without it a trained model ran on
+  // into the next word ("bedroomgaroom"), which the first-word score counts wrong.
+  l.completion = " " + s.answer + ".";
   return l;
 }
 
