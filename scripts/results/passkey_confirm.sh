@@ -2,7 +2,8 @@
 # Issue 6 acceptance 3 with more examples: the final passkey model of scripts/results/passkey.sh at
 # 1M tokens, SAMPLES examples per depth (the five depths of one example share its haystack), on an
 # evaluation seed of its own (SEED, default 200). Writes runs/passkey/$MODEL/confirm.{json,txt,cmd,wall_s}
-# (confirm-seed$SEED.* for another seed); prints its wall time.
+# (confirm-seed$SEED.* for another seed) and copies them into the record results/passkey/$MODEL,
+# which passkey_report.py reads; prints its wall time.
 #
 #   MODEL=titans_mac SAMPLES=40 scripts/results/passkey_confirm.sh
 #   MODEL=titans_mac SAMPLES=10 SEED=300 scripts/results/passkey_confirm.sh
@@ -23,4 +24,6 @@ echo "+ $cmd"
 $cmd | tee "$OUT/$name.txt"
 echo "${cmd/#"$BIN"/build/bin/titans}" > "$OUT/$name.cmd"
 echo "$(($(date +%s) - start))" > "$OUT/$name.wall_s"
+RECORD=${RECORD:-results/passkey/$MODEL}
+if [[ -d $RECORD ]]; then cp "$OUT/$name".{json,cmd,wall_s} "$RECORD/"; fi
 echo "passkey_confirm.sh: wall time $(cat "$OUT/$name.wall_s") s"

@@ -1,0 +1,1 @@
+build/bin/titans eval --model runs/passkey/titans_lmm/model.safetensors --task passkey --lengths 2K,4K,16K,64K,256K,1M,10M --samples 1 --seed 100 --threads 1 --json runs/passkey/titans_lmm/eval_long-passkey.json --svg runs/passkey/titans_lmm/eval_long-passkey.svg

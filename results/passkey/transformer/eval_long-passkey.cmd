@@ -1,0 +1,1 @@
+build/bin/titans eval --model runs/passkey/transformer/model.safetensors --task passkey --lengths 2K,4K,16K --samples 1 --seed 100 --threads 1 --json runs/passkey/transformer/eval_long-passkey.json --svg runs/passkey/transformer/eval_long-passkey.svg
