@@ -37,8 +37,8 @@ for m in $MODELS; do
   record=results/lm/$m
   train="$BIN train --config $config --task lm --seq 1024 --batch 16 --steps 1500 --lr 3e-3 --warmup 100 --seed 1 --eval-every 250 --threads $THREADS --out $out"
   stream="$BIN stream --model $out/model.safetensors --input runs/lm/validation.txt --loss-by-position $out/loss_by_position.tsv --bucket 4096 --threads 1"
-  if [[ -f $record/summary.json && -f $out/model.safetensors ]]; then
-    echo "$m: reusing $record"
+  if [[ -f $record/summary.json && -f models/lm/$m.safetensors ]]; then
+    echo "$m: reusing $record (delete it to train again)"
     continue
   fi
   rm -rf "$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Passkey for one model config, trained on lengths <= 4K and scored far beyond (issue 6 acceptance
 # 3, issue 7 item 2), by scripts/results/curriculum.sh (its header: every variable it takes).
-# scripts/results/passkey_report.py writes docs/RESULTS.md from the runs. Prints its wall time.
+# scripts/results/passkey_report.py writes docs/RESULTS.md from the records. Prints its wall time.
 #
 #   MODEL=titans_mac scripts/results/passkey.sh     # configs/$MODEL-passkey.json; finished stages in $OUT are reused
 #   for m in titans_mac titans_mag titans_mal titans_lmm infini infini_delta swa transformer; do MODEL=$m scripts/results/passkey.sh; done

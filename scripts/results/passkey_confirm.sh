@@ -15,11 +15,15 @@ SAMPLES=${SAMPLES:-40}
 LENGTHS=${LENGTHS:-1M}
 BIN=${TITANS:-build/bin/titans}
 OUT=${OUT:-runs/passkey/$MODEL}
-[[ -f $OUT/model.safetensors ]] || { echo "passkey_confirm.sh: no $OUT/model.safetensors (run scripts/results/passkey.sh)" >&2; exit 2; }
+# The run's final model, else its committed copy (the run folder does not outlive a clean checkout).
+MODEL_FILE=$OUT/model.safetensors
+[[ -f $MODEL_FILE ]] || MODEL_FILE=models/passkey/$MODEL.safetensors
+[[ -f $MODEL_FILE ]] || { echo "passkey_confirm.sh: no $OUT/model.safetensors or $MODEL_FILE (run scripts/results/passkey.sh)" >&2; exit 2; }
+mkdir -p "$OUT"
 SEED=${SEED:-200}
 name=confirm
 [[ $SEED == 200 ]] || name=confirm-seed$SEED
-cmd="$BIN eval --model $OUT/model.safetensors --task passkey --lengths $LENGTHS --samples $SAMPLES --seed $SEED --threads ${THREADS:-1} --json $OUT/$name.json"
+cmd="$BIN eval --model $MODEL_FILE --task passkey --lengths $LENGTHS --samples $SAMPLES --seed $SEED --threads ${THREADS:-1} --json $OUT/$name.json"
 echo "+ $cmd"
 $cmd | tee "$OUT/$name.txt"
 echo "${cmd/#"$BIN"/build/bin/titans}" > "$OUT/$name.cmd"
