@@ -12,6 +12,7 @@
 #   MODELS="titans_mac transformer" scripts/results/lm.sh
 #   MODELS="titans_mac_forget titans_mag_forget titans_mal_forget titans_lmm_forget" scripts/results/lm.sh
 #       # configs/<name>-lm.json: the passkey models with the memory's forgetting on (decay: true)
+#   MODELS="titans_mac_gatesum titans_mag_gatesum" scripts/results/lm.sh   # the gate `sum`, not `sigmoid`
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 script_start=$(date +%s)

@@ -46,8 +46,9 @@ seed 1, one thread — then the whole validation split (the last 1% of the bytes
 end of Revelation) streamed through it once, state carried from the first byte to the last. The
 rows `<arch>_forget` are the same Titans models with the memory's forgetting on
 (`configs/<arch>_forget-lm.json`: `memory.decay: true`, the learned, data-dependent α of Titans
-Eq. 13; the passkey models have it off, models/README.md). The commands, with `$MODEL` the
-config's stem (a `_forget` row's config is `configs/$MODEL-lm.json`):
+Eq. 13; the passkey models have it off, models/README.md); the rows `<arch>_gatesum` are MAC and
+MAG with the gate `sum` in place of `sigmoid` (`configs/<arch>_gatesum-lm.json`; src/models/gate.h).
+The commands, with `$MODEL` the config's stem (a variant's config is `configs/$MODEL-lm.json`):
 
 ```
 {generic(first["train_command"])}
