@@ -1,5 +1,6 @@
 """What the report scripts of scripts/results/ share: reading the records of curriculum.sh's runs
-(through passkey.sh and niah.sh) and replacing sections of docs/RESULTS.md.
+(through passkey.sh, niah.sh and qa.sh) and replacing sections of docs/RESULTS.md (lm_report.py
+uses the last part only: lm.sh's records have a layout of their own).
 
 A record (results/<RUN>/<arch>, written by record.py) holds summary.json (the recipe's commands and
 the parameter count), eval_long-<task>.{json,wall_s,cmd} and stage<i>-seq<n>/ (wall_s,
@@ -73,7 +74,7 @@ def training_wall_s(run):
 
 
 def label(n):
-    """A length as `titans eval --lengths` spells it (2K = 2,000); training lengths stay plain."""
+    """A length as `titans eval --lengths` spells it (2K = 2,000; 1,024 also reads 1K)."""
     for unit, size in (("M", 1000000), ("K", 1000), ("M", 1048576), ("K", 1024)):
         if n >= size and n % size == 0:
             return f"{n // size}{unit}"
